@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make repro` (the whole pipeline on the embedded default) and
+# `make test`. Both create .venv/ and install what they need first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export DVC_NO_ANALYTICS := 1
+export NO_ALBUMENTATIONS_UPDATE := 1
+export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+export OMP_NUM_THREADS ?= 1
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: install repro test test-slow test-reference bench tables ui info clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, from its CPU wheel, so nothing later resolves a CUDA build
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e ".[all,dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+repro: install
+	$(BIN)/dvc repro
+
+test: install
+	$(BIN)/pytest -q
+
+test-slow: install
+	$(BIN)/pytest -q -m "slow"
+
+# Live parity against mmpose 1.3.2 in a separate environment (docs/reference-environment.md).
+test-reference: install
+	$(BIN)/pytest -q -m reference
+
+bench: install
+	$(BIN)/pytest -q tests/benchmarks --benchmark-enable -m "not slow"
+
+tables: install
+	$(BIN)/dvc repro tables
+
+info: install
+	$(BIN)/rtmpose info
+
+ui: install
+	$(BIN)/pip install -q -c constraints.txt mlflow
+	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000 --workers 1
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,60 @@
+"""The `rtmpose` command: parse arguments, call one library function, print user errors on one line.
+
+Each subcommand lives in a small module with `configure(parser)` and `run(args) -> int`; heavy
+imports happen inside `run`, so `rtmpose --help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from rtmpose.errors import Error
+
+# name: (module, one-line help). Modules import lazily.
+COMMANDS = {
+    'info': ('rtmpose.commands.info', 'parameters and GFLOPs of every model'),
+    'prepare': ('rtmpose.data.cli', 'convert a data set release (or make the synthetic one)'),
+    'train': ('rtmpose.train.cli', 'train a model from params.yaml / an experiment config'),
+    'eval': ('rtmpose.evaluation.cli', 'evaluate a checkpoint on a prepared data set'),
+    'export': ('rtmpose.deploy.cli', 'export a model to a deployment backend and check its accuracy'),
+    'bench': ('rtmpose.harness.cli', 'time models and backends with the paper protocol'),
+    'demo': ('rtmpose.inference.cli', 'run the detector + pose pipeline on images or video'),
+    'tables': ('rtmpose.reports.cli', 'rebuild the paper tables and figures from measured results'),
+}
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='rtmpose', description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    for name, (module, help_text) in COMMANDS.items():
+        if not _available(module):
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).configure(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except Error as e:
+        print(f'rtmpose {args.command}: error: {e}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f'rtmpose {args.command}: interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Parameter and FLOP counts in the paper's convention: one multiply-accumulate = one FLOP.
+
+Counts what OpenMMLab's (fvcore-derived) counter counts, so numbers match the paper and mmpose's
+`get_flops`: convolutions and matrix products (MACs, no bias), batch norm at inference (2 per element),
+and adaptive average pooling (1 per input element); activations and element-wise ops are free.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+aten = torch.ops.aten
+
+
+def _conv(args, out) -> int:
+    x, w = args[0], args[1]
+    transposed = bool(args[6]) if len(args) > 6 else False
+    spatial = x.shape[2:] if transposed else out.shape[2:]
+    cin = w.shape[0] if transposed else w.shape[1] * w.shape[0]  # (Cout, Cin/g, k...)
+    if transposed:  # (Cin, Cout/g, k...): each input element meets Cout/g * k outputs
+        return x.shape[0] * math.prod(spatial) * w.shape[0] * w.shape[1] * math.prod(w.shape[2:])
+    return out.shape[0] * math.prod(spatial) * cin * math.prod(w.shape[2:])
+
+
+def _bn(args, out) -> int:
+    # fvcore: at inference 1 FLOP per element, 2 with an affine weight
+    return args[0].numel() * (2 if args[1] is not None else 1)
+
+
+_COUNTERS = {
+    aten.convolution.default: _conv,
+    aten.mm.default: lambda a, o: a[0].shape[0] * a[0].shape[1] * a[1].shape[1],
+    aten.addmm.default: lambda a, o: a[1].shape[0] * a[1].shape[1] * a[2].shape[1],
+    aten.bmm.default: lambda a, o: a[0].shape[0] * a[0].shape[1] * a[0].shape[2] * a[1].shape[2],
+    aten._native_batch_norm_legit_no_training.default: _bn,
+    aten.native_batch_norm.default: _bn,
+    aten._adaptive_avg_pool2d.default: lambda a, o: a[0].numel(),
+    # AdaptiveAvgPool2d(1) dispatches as a mean over the two spatial dims
+    aten.mean.dim: lambda a, o: a[0].numel(),
+}
+
+
+class MacCounter(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.by_op: Counter = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        counter = _COUNTERS.get(func)
+        if counter is not None:
+            self.by_op[str(func.overloadpacket.__name__)] += int(counter(args, out))
+        return out
+
+
+@dataclass(frozen=True)
+class Complexity:
+    params: int
+    flops: int               # multiply-accumulates, the paper's "FLOPs"
+    input_shape: tuple
+
+    @property
+    def params_m(self) -> float:
+        return self.params / 1e6
+
+    @property
+    def gflops(self) -> float:
+        return self.flops / 1e9
+
+
+def count_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
+    """FLOPs (MACs) of one eval-mode forward pass on `inputs`."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad(), MacCounter() as counter:
+            module(*inputs)
+    finally:
+        module.train(was_training)
+    return sum(counter.by_op.values())
+
+
+def complexity(module: nn.Module, input_shape: tuple[int, ...]) -> Complexity:
+    params = sum(p.numel() for p in module.parameters())
+    return Complexity(params, count_flops(module, torch.zeros(input_shape)), tuple(input_shape))
+
+
+def model_complexity(name: str, num_keypoints: int = 17) -> Complexity:
+    """Complexity of a named RTMPose model at its own input size, batch 1."""
+    from rtmpose.models import build_model
+    model = build_model(name, num_keypoints=num_keypoints)
+    w, h = model.config.input_size
+    return complexity(model, (1, 3, h, w))
