@@ -1,0 +1,1 @@
+"""Deployment: export per backend, runners per backend, and the export accuracy gate."""
