@@ -38,13 +38,17 @@ class DepthwiseSeparableConvModule(nn.Module):
 
 
 class CSPNeXtBlock(nn.Module):
-    """3x3 conv, then a depthwise-separable 5x5 conv; identity added when shapes match."""
+    """3x3 conv, then a depthwise-separable 5x5 conv; identity added when shapes match.
+
+    `use_depthwise` makes the 3x3 conv depthwise-separable too (RTMDet-nano).
+    """
 
     def __init__(self, cin: int, cout: int, add_identity: bool, expansion: float = 1.0,
-                 kernel_size: int = 5, **bn):
+                 kernel_size: int = 5, use_depthwise: bool = False, **bn):
         super().__init__()
         hidden = int(cout * expansion)
-        self.conv1 = ConvModule(cin, hidden, 3, **bn)
+        conv = DepthwiseSeparableConvModule if use_depthwise else ConvModule
+        self.conv1 = conv(cin, hidden, 3, **bn)
         self.conv2 = DepthwiseSeparableConvModule(hidden, cout, kernel_size, **bn)
         self.add_identity = add_identity and cin == cout
 
@@ -68,14 +72,15 @@ class CSPLayer(nn.Module):
     """Split into a main branch (blocks) and a short branch, concat, channel attention, fuse."""
 
     def __init__(self, cin: int, cout: int, num_blocks: int, add_identity: bool,
-                 expand_ratio: float = 0.5, channel_attention: bool = True, **bn):
+                 expand_ratio: float = 0.5, channel_attention: bool = True, use_depthwise: bool = False,
+                 **bn):
         super().__init__()
         mid = int(cout * expand_ratio)
         self.channel_attention = channel_attention
         self.main_conv = ConvModule(cin, mid, 1, **bn)
         self.short_conv = ConvModule(cin, mid, 1, **bn)
         self.final_conv = ConvModule(2 * mid, cout, 1, **bn)
-        self.blocks = nn.Sequential(*[CSPNeXtBlock(mid, mid, add_identity, **bn)
+        self.blocks = nn.Sequential(*[CSPNeXtBlock(mid, mid, add_identity, use_depthwise=use_depthwise, **bn)
                                       for _ in range(num_blocks)])
         if channel_attention:
             self.attention = ChannelAttention(2 * mid)
@@ -105,13 +110,15 @@ class CSPNeXt(nn.Module):
 
     `forward` returns the outputs at `out_indices` (0 = stem, 1..4 = stages) as a tuple, as mmdet does.
     BN defaults are those of `norm_cfg=dict(type='SyncBN')` used by every RTMPose config
-    (eps 1e-5, momentum 0.1), not the CSPNeXt class default (eps 1e-3, momentum 0.03) RTMDet uses.
+    (eps 1e-5, momentum 0.1), not the CSPNeXt class default (eps 1e-3, momentum 0.03).
+    `use_depthwise` (RTMDet-nano) makes each stage's stride-2 conv and the blocks' 3x3 convs
+    depthwise-separable, as mmdet's CSPNeXt(use_depthwise=True).
     """
 
     def __init__(self, deepen_factor: float = 1.0, widen_factor: float = 1.0,
                  out_indices: tuple[int, ...] = (4,), expand_ratio: float = 0.5,
                  channel_attention: bool = True, bn_eps: float = 1e-5, bn_momentum: float = 0.1,
-                 arch: tuple = ARCH_P5):
+                 arch: tuple = ARCH_P5, use_depthwise: bool = False):
         super().__init__()
         bn = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
         self.out_indices = tuple(out_indices)
@@ -123,11 +130,12 @@ class CSPNeXt(nn.Module):
         self.out_channels = []
         for i, (cin, cout, n, add_identity, use_spp) in enumerate(arch):
             cin, cout = int(cin * widen_factor), int(cout * widen_factor)
-            layers = [ConvModule(cin, cout, 3, stride=2, **bn)]
+            down = DepthwiseSeparableConvModule if use_depthwise else ConvModule
+            layers = [down(cin, cout, 3, stride=2, **bn)]
             if use_spp:
                 layers.append(SPPBottleneck(cout, cout, **bn))
             layers.append(CSPLayer(cout, cout, max(round(n * deepen_factor), 1), add_identity,
-                                   expand_ratio, channel_attention, **bn))
+                                   expand_ratio, channel_attention, use_depthwise, **bn))
             self.add_module(f'stage{i + 1}', nn.Sequential(*layers))
             self.out_channels.append(cout)
         self.reset_parameters()
