@@ -1,0 +1,1 @@
+"""Training: settings (config), AdamW groups / schedule / EMA (optim), DDP set-up, data plumbing, the loop."""

@@ -1,0 +1,180 @@
+"""Training settings: one small dataclass filled from params.yaml, an experiment file and --set overrides.
+
+Defaults are the official RTMPose-m COCO recipe (mmpose 1.3.2
+configs/body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py); `SOURCES` names the
+official file behind every setting and where the paper or this suite differs.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from rtmpose.errors import Error
+from rtmpose.params import fill, load_params, section
+
+_M = 'configs/body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py'
+
+
+@dataclass
+class ExtraTrainSet:
+    """A second training set combined with the main one (mmpose CombinedDataset), e.g. AIC for AIC+COCO."""
+    data_dir: str
+    dataset: str                                 # DATASET_META key of its own annotation
+    repeat: int = 1
+    keypoint_mapping: str | None = None          # 'aic_to_coco' maps AIC points onto COCO's (rtmpose.data.meta)
+
+
+@dataclass
+class TrainConfig:
+    name: str = 'rtmpose-m_coco'                 # outputs go to <runs_dir>/<name>/
+    runs_dir: str = 'experiments/runs'
+    model: str = 'rtmpose-m'
+    model_overrides: dict = field(default_factory=dict)  # build_model(**overrides): kernel size, use_gau, gau, sigma
+    dataset: str = 'coco'                        # DATASET_META key: keypoint count, flip pairs, sigmas
+    data_dir: str = 'datasets/coco'              # prepared layout: train.json, val.json, manifest.json
+    repeat: int = 1                              # RepeatDataset times of the main set (3 for AIC+COCO)
+    extra_train: list = field(default_factory=list)  # list of ExtraTrainSet mappings
+    train_limit: int | None = None               # use only the first N training instances (smoke runs)
+    val_limit: int | None = None
+    epochs: int = 420
+    stage2_epochs: int = 30                      # weak augmentation for the last N epochs
+    batch_size: int = 256                        # per process
+    val_batch_size: int = 64
+    num_workers: int = 2
+    base_lr: float = 4e-3
+    weight_decay: float = 0.05
+    norm_decay_mult: float = 0.0
+    bias_decay_mult: float = 0.0
+    auto_scale_lr: bool = True
+    auto_scale_lr_base: int = 1024
+    warmup_iters: int = 1000
+    warmup_start_factor: float = 1e-5
+    cosine_begin_epoch: int | None = None        # None: epochs // 2
+    cosine_min_factor: float = 0.05              # eta_min = base_lr * factor (unscaled, as in the configs)
+    clip_grad: float | None = None               # max L2 norm of the gradients; None: no clipping
+    ema: bool = True
+    ema_momentum: float = 0.0002
+    ema_gamma: int = 2000
+    loss_beta: float = 10.0
+    label_softmax: bool = True
+    seed: int = 21
+    deterministic: bool = False                  # torch.use_deterministic_algorithms (CPU resume equality)
+    val_interval: int = 10                       # epochs; the last epoch is always validated
+    checkpoint_every_iters: int | None = None    # also write last.pth every N iterations
+    flip_test: bool = True
+    amp: bool = True                             # mixed precision, GPU only
+    device: str = 'auto'                         # auto | cpu | cuda
+    init_checkpoint: str | None = None           # whole model from an official or own checkpoint
+    init_backbone: str | None = None             # only the backbone ('backbone.' keys)
+    augment: dict = field(default_factory=dict)  # rtmpose.data AugmentConfig fields
+    notes: str = ''
+
+    def validate(self, where: str) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.val_batch_size < 1:
+            raise Error(f'{where}: epochs and batch sizes must be >= 1')
+        if not 0 <= self.stage2_epochs <= self.epochs:
+            raise Error(f'{where}: stage2_epochs must lie in [0, epochs]')
+        if self.base_lr <= 0 or self.warmup_iters < 0:
+            raise Error(f'{where}: base_lr must be > 0 and warmup_iters >= 0')
+        if self.device not in ('auto', 'cpu', 'cuda'):
+            raise Error(f'{where}: device must be auto, cpu or cuda')
+        for i, e in enumerate(self.extra_train):
+            fill(ExtraTrainSet, e, f'{where}: extra_train[{i}]')
+
+    @property
+    def out_dir(self) -> str:
+        return os.path.join(self.runs_dir, self.name)
+
+
+# Where each setting comes from. Printed into the run's config.json and MLflow.
+SOURCES = {
+    'epochs': f'max_epochs=420 ({_M}); paper: 420 epochs',
+    'stage2_epochs': f'stage2_num_epochs=30, mmdet.PipelineSwitchHook at max_epochs-30 ({_M})',
+    'batch_size': f'train_dataloader.batch_size=256 on 8 GPUs ({_M}); paper: 256 x 8',
+    'base_lr': f'AdamW lr=4e-3 ({_M}); CrowdPose 5e-4 (crowdpose/rtmpose-m_8xb64-210e_crowdpose-256x192.py)',
+    'weight_decay': f'0.05 for m/l ({_M}), 0.0 for t/s (coco/rtmpose-t|s_8xb256-420e_coco-256x192.py)',
+    'norm_decay_mult': f'paramwise_cfg norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate ({_M}); '
+                       'mmengine DefaultOptimWrapperConstructor: only BatchNorm/GroupNorm/LayerNorm/InstanceNorm '
+                       'count as norm layers and only parameters named "bias" as biases, so ScaleNorm.g, '
+                       'Scale.scale and the GAU gamma/beta keep the full weight decay',
+    'auto_scale_lr': f'auto_scale_lr base_batch_size=1024 ({_M}); mmengine applies it only with '
+                     'tools/train.py --auto-scale-lr (lr x total_batch / 1024)',
+    'warmup_iters': f'LinearLR start_factor=1e-5, by_epoch=False, end=1000 ({_M})',
+    'cosine_min_factor': f'CosineAnnealingLR eta_min=base_lr*0.05 from max_epochs//2 to max_epochs, '
+                         f'convert_to_iter_based ({_M}); eta_min is the unscaled config lr x 0.05',
+    'clip_grad': 'none in mmpose 1.3.2 RTMPose body configs (COCO-only and AIC+COCO alike); set it per '
+                 'experiment if a config you follow has optim_wrapper.clip_grad (e.g. max_norm=35)',
+    'ema': f'EMAHook ExpMomentumEMA momentum=0.0002 gamma=2000 update_buffers=True ({_M}); '
+           'commented out for RTMPose-t (coco/rtmpose-t_8xb256-420e_coco-256x192.py)',
+    'loss_beta': f'KLDiscretLoss beta=10, label_softmax=True ({_M}); paper: temperature tau',
+    'seed': f'randomness seed=21 ({_M})',
+    'val_interval': f'train_cfg val_interval=10 ({_M})',
+    'flip_test': f'test_cfg flip_test=True ({_M}); SimCC vectors averaged',
+    'amp': 'mixed precision is not in the configs (mmpose --amp flag); used here on GPU only',
+    'repeat': 'AIC+COCO: COCO RepeatDataset times=3 + AIC via KeypointConverter '
+              '(coco/rtmpose-m_8xb256-420e_aic-coco-256x192.py); the 75.8 AP checkpoint',
+}
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(values: dict, sets: list[str]) -> dict:
+    """--set key=value (YAML value; dotted keys reach into dicts, e.g. model_overrides.use_gau=false)."""
+    values = dict(values)
+    for item in sets or []:
+        if '=' not in item:
+            raise Error(f'--set {item!r}: expected key=value')
+        key, _, raw = item.partition('=')
+        parts = key.strip().split('.')
+        node = values
+        for p in parts[:-1]:
+            child = node.get(p)
+            node[p] = dict(child) if isinstance(child, dict) else {}
+            node = node[p]
+        node[parts[-1]] = _parse_value(raw)
+    return values
+
+
+def load_config(params_path: str | None = 'params.yaml', params_section: str = 'train',
+                experiment: str | None = None, sets: list[str] | None = None) -> TrainConfig:
+    """params.yaml section, or an experiment file (which may name a `base` file), then --set overrides."""
+    if experiment:
+        values, where = _read_experiment(experiment), experiment
+    else:
+        params = load_params(params_path)
+        values, where = dict(section(params, params_section, params_path)), f'{params_path}: {params_section}'
+    values = apply_overrides(values, sets or [])
+    cfg = fill(TrainConfig, values, where)
+    cfg.validate(where)
+    return cfg
+
+
+def _read_experiment(path: str, depth: int = 0) -> dict:
+    if not os.path.isfile(path):
+        raise Error(f'{path}: experiment file not found')
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except yaml.YAMLError as e:
+        raise Error(f'{path}: invalid YAML ({str(e).splitlines()[0]})') from None
+    if not isinstance(data, dict):
+        raise Error(f'{path}: expected a mapping')
+    base = data.pop('base', None)
+    if base and depth < 5:
+        merged = _read_experiment(os.path.join(os.path.dirname(path), base), depth + 1)
+        merged.update(data)
+        data = merged
+    return data
+
+
+def as_dict(cfg: TrainConfig) -> dict:
+    return dataclasses.asdict(cfg)

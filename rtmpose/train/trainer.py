@@ -1,0 +1,303 @@
+"""The training loop: DDP, AdamW + warm-up/cosine, EMA, AMP on GPU, validation, crash-safe resume.
+
+A run writes to <runs_dir>/<name>/: config.json (resolved settings + their official sources),
+last.pth (every epoch and, if set, every N iterations; atomic), best.pth, final.pth (inference
+weights: the EMA weights when EMA is on, as released mmpose checkpoints hold), log.csv (one row per
+epoch) and metrics.json. Running the same command again resumes from last.pth.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from rtmpose.checkpoint import check_state_dict, load_into, read_checkpoint, save_atomic, state_dict_of
+from rtmpose.errors import Error
+from rtmpose.io import write_json_atomic, write_text_atomic
+from rtmpose.train import distributed as D
+from rtmpose.train.config import SOURCES, TrainConfig, as_dict
+from rtmpose.train.data import ResumableSampler, build_train_set, build_val_set, collate, set_epoch
+from rtmpose.train.optim import ExpMomentumEMA, Schedule, build_optimizer
+
+LOG_FIELDS = ('epoch', 'iter', 'loss', 'lr', 'epoch_time_s', 'AP', 'AR', 'PCKh')
+# settings that may change between a kill and a resume without changing the result
+_RESUME_FREE = {'num_workers', 'checkpoint_every_iters', 'notes', 'runs_dir', 'val_batch_size'}
+
+
+def log(d: D.Dist, msg: str) -> None:
+    if d.main:
+        tqdm.write(f'rtmpose train: {msg}', file=sys.stderr)
+
+
+def seed_everything(seed: int, rank: int) -> None:
+    random.seed(seed + rank)
+    np.random.seed((seed + rank) % 2 ** 32)
+    torch.manual_seed(seed + rank)
+
+
+def rng_state() -> dict:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    st = {'python': random.getstate(), 'numpy': (name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss,
+                                                 cached), 'torch': torch.get_rng_state()}
+    if torch.cuda.is_available():
+        st['cuda'] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def set_rng_state(st: dict) -> None:
+    py = st['python']
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    name, keys, pos, has_gauss, cached = st['numpy']
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(st['torch'])
+    if 'cuda' in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st['cuda'])
+
+
+def build(cfg: TrainConfig, meta, device: torch.device):
+    from rtmpose import build_model
+    overrides = dict(cfg.model_overrides)
+    overrides.setdefault('num_keypoints', meta.num_keypoints)
+    for key in ('input_size', 'sigma'):
+        if key in overrides and isinstance(overrides[key], list):
+            overrides[key] = tuple(overrides[key])
+    model = build_model(cfg.model, **overrides)
+    if cfg.init_checkpoint:
+        load_into(model, cfg.init_checkpoint)
+    if cfg.init_backbone:
+        load_into(model.backbone, cfg.init_backbone, prefix='backbone.')
+    return model.to(device).train()
+
+
+def _comparable(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in _RESUME_FREE}
+
+
+def _write_log(path: str, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction='ignore')
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: r.get(k, '') for k in LOG_FIELDS})
+    write_text_atomic(path, buf.getvalue())
+
+
+def plot_curve(rows: list[dict], path: str, title: str) -> None:
+    """Training loss and validation AP per epoch as a PNG."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ep = [r['epoch'] for r in rows]
+    ax.plot(ep, [r['loss'] for r in rows], 'b-o', ms=3, label='train loss')
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('KL loss', color='b')
+    key = 'PCKh' if any(r.get('PCKh') not in (None, '') for r in rows) else 'AP'
+    val = [(r['epoch'], r[key]) for r in rows if r.get(key) not in (None, '')]
+    if val:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*val), 'r-s', ms=3, label=f'val {key}')
+        ax2.set_ylabel(f'val {key}', color='r')
+    ax.set_title(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=100)
+    plt.close(fig)
+    from rtmpose.io import write_bytes_atomic
+    write_bytes_atomic(path, buf.getvalue())
+
+
+def validate(cfg: TrainConfig, model, meta, device, progress: bool) -> dict[str, float]:
+    from rtmpose.evaluation.runner import evaluate
+    ds, ann = build_val_set(cfg, model.codec(), meta)
+    return evaluate(model, ds, ann, cfg.dataset, meta.flip_indices, meta.sigmas, cfg.val_batch_size,
+                    cfg.num_workers, device, cfg.flip_test, progress=progress)
+
+
+def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None,
+          max_iters: int | None = None) -> dict:
+    """Train; returns the final metrics. `max_iters` stops early (tests of the kill/resume path)."""
+    from rtmpose import KLDiscretLoss
+    from rtmpose.data.meta import get_meta
+    d = D.setup(cfg.device)
+    device = d.device
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+    meta = get_meta(cfg.dataset)
+    out = cfg.out_dir
+    last_path = os.path.join(out, 'last.pth')
+    seed_everything(cfg.seed, d.rank)
+    model = build(cfg, meta, device)
+    codec = model.codec()
+    train_set = build_train_set(cfg, codec, meta)
+    sampler = ResumableSampler(len(train_set), d.rank, d.world_size, shuffle=True, seed=cfg.seed)
+    drop_last = sampler.per_rank % cfg.batch_size == 1  # a batch of one cannot train BatchNorm
+    ipe = sampler.per_rank // cfg.batch_size if drop_last else math.ceil(sampler.per_rank / cfg.batch_size)
+    total_batch = cfg.batch_size * d.world_size
+    lr0 = cfg.base_lr * total_batch / cfg.auto_scale_lr_base if cfg.auto_scale_lr else cfg.base_lr
+    optimizer = build_optimizer(model, lr0, cfg.weight_decay, cfg.norm_decay_mult, cfg.bias_decay_mult)
+    schedule = Schedule(lr0, cfg.epochs * ipe, ipe, cfg.warmup_iters, cfg.warmup_start_factor,
+                        cfg.cosine_begin_epoch, cfg.epochs, eta_min=cfg.base_lr * cfg.cosine_min_factor)
+    ema = ExpMomentumEMA(model, cfg.ema_momentum, cfg.ema_gamma) if cfg.ema else None
+    loss_fn = KLDiscretLoss(beta=cfg.loss_beta, label_softmax=cfg.label_softmax, use_target_weight=True)
+    amp = cfg.amp and device.type == 'cuda'
+    scaler = torch.amp.GradScaler('cuda') if amp else None
+    net = D.wrap_model(model, d)
+    resolved = as_dict(cfg)
+    derived = {'world_size': d.world_size, 'total_batch': total_batch, 'scaled_lr': lr0, 'iters_per_epoch': ipe,
+               'eta_min': cfg.base_lr * cfg.cosine_min_factor, 'device': str(device), 'amp': amp,
+               'num_train_instances': len(train_set), 'num_keypoints': meta.num_keypoints}
+
+    epoch, skip, it, rows, best = 0, 0, 0, [], None
+    if resume and os.path.isfile(last_path):
+        ck = read_checkpoint(last_path)
+        if not isinstance(ck, dict) or 'model' not in ck or 'config' not in ck:
+            raise Error(f'{last_path}: not a training checkpoint of this suite')
+        if _comparable(ck['config']) != _comparable(resolved):
+            diff = sorted(k for k in _comparable(resolved) if ck['config'].get(k) != resolved.get(k))
+            raise Error(f'{last_path}: written with other settings ({", ".join(diff[:5])}); '
+                        'use --fresh to start over or another name')
+        sd = state_dict_of(ck['model'], last_path)
+        check_state_dict(model, sd, last_path)
+        model.load_state_dict(sd)
+        if ema is not None:
+            ema.load_state_dict(ck['ema'])
+        optimizer.load_state_dict(ck['optimizer'])
+        if scaler is not None and ck.get('scaler'):
+            scaler.load_state_dict(ck['scaler'])
+        epoch, skip, it = ck['epoch'], ck['iter_in_epoch'], ck['iter']
+        rows, best = list(ck.get('log', [])), ck.get('best')
+        states = ck['rng']
+        if len(states) != d.world_size:
+            raise Error(f'{last_path}: saved by {len(states)} processes, now {d.world_size}')
+        set_rng_state(states[d.rank])
+        log(d, f'resumed from {last_path} at epoch {epoch + 1}, iteration {it}')
+    elif d.main:
+        os.makedirs(out, exist_ok=True)
+    D.barrier(d)
+
+    def save(path: str, epoch_: int, skip_: int) -> None:
+        states = D.all_gather_object(d, rng_state())
+        if not d.main:
+            return
+        infer = (ema.module if ema is not None else model).state_dict()
+        save_atomic({'state_dict': infer, 'model': model.state_dict(),
+                     'ema': ema.state_dict() if ema is not None else None,
+                     'optimizer': optimizer.state_dict(), 'scaler': scaler.state_dict() if scaler else None,
+                     'epoch': epoch_, 'iter_in_epoch': skip_, 'iter': it, 'rng': states, 'config': resolved,
+                     'log': rows, 'best': best, 'meta': {'model': cfg.model, 'dataset': cfg.dataset}}, path)
+
+    if d.main:
+        write_json_atomic(os.path.join(out, 'config.json'),
+                          {'config': resolved, 'derived': derived, 'sources': SOURCES})
+        if run is not None:
+            run.log_params({**resolved, **{f'derived.{k}': v for k, v in derived.items()}})
+            run.log_dict({'config': resolved, 'derived': derived, 'sources': SOURCES}, 'config.json')
+    log(d, f'{cfg.model} on {cfg.dataset}: {len(train_set)} instances, {ipe} iterations/epoch x {cfg.epochs} '
+           f'epochs, batch {cfg.batch_size} x {d.world_size} process(es), lr {lr0:.3g}, device {device}'
+           + (', AMP' if amp else '') + (', EMA' if ema else ''))
+
+    stop = False
+    while epoch < cfg.epochs and not stop:
+        set_epoch(train_set, epoch)
+        sampler.set_epoch(epoch, skip * cfg.batch_size)
+        loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
+                            collate_fn=collate, drop_last=drop_last, pin_memory=device.type == 'cuda')
+        t0, loss_sum, n = time.time(), torch.zeros(2, dtype=torch.float64), 0
+        bar = tqdm(loader, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (progress and d.main),
+                   leave=False, initial=skip, total=ipe)
+        for i, batch in enumerate(bar, start=skip):
+            lr = schedule.apply(optimizer, it)
+            images = batch['image'].to(device, non_blocking=True).float()
+            tx = batch['x_labels'].to(device).float()
+            ty = batch['y_labels'].to(device).float()
+            w = batch['weights'].to(device).float()
+            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                sx, sy = net(images)
+            loss = loss_fn(sx.float(), sy.float(), tx, ty, w)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                if cfg.clip_grad:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                if cfg.clip_grad:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+                optimizer.step()
+            if ema is not None:
+                ema.update(model)
+            it += 1
+            loss_sum += torch.tensor([loss.item(), 1.0], dtype=torch.float64)
+            n += 1
+            bar.set_postfix(loss=f'{loss.item():.4f}', lr=f'{lr:.2e}')
+            if cfg.checkpoint_every_iters and it % cfg.checkpoint_every_iters == 0 and i + 1 < ipe:
+                save(last_path, epoch, i + 1)
+            if max_iters is not None and it >= max_iters:
+                stop = True
+                break
+        bar.close()
+        if stop:
+            break
+        if d.enabled:
+            torch.distributed.all_reduce(loss_sum)
+        row = {'epoch': epoch + 1, 'iter': it, 'loss': float(loss_sum[0] / max(loss_sum[1], 1)), 'lr': lr,
+               'epoch_time_s': round(time.time() - t0, 2)}
+        epoch += 1
+        skip = 0
+        if epoch % cfg.val_interval == 0 or epoch == cfg.epochs:
+            metrics = {}
+            if d.main:
+                metrics = validate(cfg, ema.module if ema is not None else model, meta, device, progress)
+            metrics = D.broadcast_object(d, metrics)
+            row.update(metrics)
+            main_key = 'PCKh' if 'PCKh' in metrics else 'AP'
+            if best is None or metrics[main_key] > best[1]:  # same decision on every rank
+                best = (epoch, metrics[main_key])
+                rows.append(row)
+                save(os.path.join(out, 'best.pth'), epoch, 0)
+                rows.pop()
+        rows.append(row)
+        save(last_path, epoch, 0)
+        if d.main:
+            _write_log(os.path.join(out, 'log.csv'), rows)
+            msg = ', '.join(f'{k} {v:.4g}' for k, v in row.items() if k in ('loss', 'lr', 'AP', 'PCKh'))
+            log(d, f'epoch {epoch}/{cfg.epochs}: {msg} ({row["epoch_time_s"]:.1f} s)')
+            if run is not None:
+                run.log_metrics({k: v for k, v in row.items() if k != 'epoch' and isinstance(v, (int, float))},
+                                step=epoch)
+
+    final = {}
+    if d.main and not stop:
+        final_path = os.path.join(out, 'final.pth')
+        infer = (ema.module if ema is not None else model).state_dict()
+        save_atomic({'state_dict': infer, 'meta': {'model': cfg.model, 'dataset': cfg.dataset,
+                                                    'model_overrides': cfg.model_overrides,
+                                                    'ema': ema is not None}, 'config': resolved}, final_path)
+        last_val = next((r for r in reversed(rows) if 'AP' in r or 'PCKh' in r), {})
+        final = {k: v for k, v in last_val.items() if k not in ('epoch', 'iter', 'lr', 'epoch_time_s')}
+        final.update({'final_loss': rows[-1]['loss'] if rows else float('nan'), 'epochs': cfg.epochs,
+                      'iterations': it, 'best_epoch': best[0] if best else None,
+                      'train_time_s': round(sum(r['epoch_time_s'] for r in rows), 1)})
+        write_json_atomic(os.path.join(out, 'metrics.json'), final)
+        plot_curve(rows, os.path.join(out, 'curve.png'), f'{cfg.name}: {cfg.model} on {cfg.dataset}')
+        if run is not None:
+            run.log_metrics({f'final/{k}': v for k, v in final.items() if isinstance(v, (int, float))})
+            run.set_tags({'checkpoint': os.path.abspath(final_path), 'run_dir': os.path.abspath(out)})
+            for name in ('config.json', 'log.csv', 'metrics.json', 'curve.png'):
+                run.log_artifact(os.path.join(out, name))
+    D.barrier(d)
+    D.cleanup()
+    return final
