@@ -58,10 +58,14 @@ def read_checkpoint(path: str | os.PathLike) -> object:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except (RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError, EOFError, OSError) as e:
         raise Error(f'{path}: not a readable PyTorch checkpoint ({_first_line(e)})') from None
-    allowed = []
+    allowed: list = []
     for name in names:
         obj = _numpy_global(name)
         allowed.append((obj, name) if obj is not None else (OpaqueObject, name))
+    if any(name.startswith('numpy') for name in names):
+        # dtype instances are rebuilt by type (e.g. Float32DType), which is never named as a global
+        import numpy as np
+        allowed += [getattr(np.dtypes, n) for n in np.dtypes.__all__ if n.endswith('DType')]
     try:
         with torch.serialization.safe_globals(allowed):
             return torch.load(path, map_location='cpu', weights_only=True)
@@ -70,8 +74,13 @@ def read_checkpoint(path: str | os.PathLike) -> object:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
+    text = str(e)
+    if 'WeightsUnpickler error:' in text:  # torch's long advice text hides the actual reason
+        text = text.split('WeightsUnpickler error:', 1)[1]
+    elif 'Trying to load unsupported GLOBAL' in text:  # modules torch blocks outright (os, posix, ...)
+        text = text[text.index('Trying to load unsupported GLOBAL'):]
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(e).__name__
 
 
 def state_dict_of(obj: object, path: str = '<checkpoint>', prefix: str = '') -> dict[str, torch.Tensor]:

@@ -36,7 +36,8 @@ class SimCCCodec:
         visible = np.ones((n, k), np.float32) if visible is None else np.asarray(visible)
         wb, hb = self.num_bins
         mu = np.around(keypoints * self.split_ratio).astype(np.int64)
-        weights = visible.astype(np.float32).copy()
+        # mmpose keeps the dtype of `visible` for the weights; integer flags become float
+        weights = visible.astype(np.result_type(visible.dtype, np.float32), copy=True)
         radius = self.sigma * 3
         lo, hi = mu - radius, mu + radius + 1
         outside = (lo[..., 0] >= wb) | (lo[..., 1] >= hb) | (hi[..., 0] < 0) | (hi[..., 1] < 0)

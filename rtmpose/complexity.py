@@ -18,13 +18,12 @@ aten = torch.ops.aten
 
 
 def _conv(args, out) -> int:
+    # fvcore: batch * prod(weight shape) * prod(spatial), where spatial is the output's for a
+    # convolution and the input's for a transposed one (weight (Cin, Cout/g, k..) meets each input pixel)
     x, w = args[0], args[1]
     transposed = bool(args[6]) if len(args) > 6 else False
     spatial = x.shape[2:] if transposed else out.shape[2:]
-    cin = w.shape[0] if transposed else w.shape[1] * w.shape[0]  # (Cout, Cin/g, k...)
-    if transposed:  # (Cin, Cout/g, k...): each input element meets Cout/g * k outputs
-        return x.shape[0] * math.prod(spatial) * w.shape[0] * w.shape[1] * math.prod(w.shape[2:])
-    return out.shape[0] * math.prod(spatial) * cin * math.prod(w.shape[2:])
+    return x.shape[0] * math.prod(w.shape) * math.prod(spatial)
 
 
 def _bn(args, out) -> int:

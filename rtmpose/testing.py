@@ -44,3 +44,12 @@ def seeded_state_dict(template: dict[str, torch.Tensor], seed: int = 0) -> dict[
 def seeded_images(n: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
     """Normalised-image-like input (N, 3, H, W)."""
     return torch.from_numpy(rng_for(seed, 'images').normal(0, 1, (n, 3, height, width)).astype(np.float32))
+
+
+def loss_inputs(seed: int = 2) -> dict[str, np.ndarray]:
+    """Predictions, soft targets and weights for KLDiscretLoss parity (N=4, K=17, 256x192 bins)."""
+    rng = rng_for(seed, 'loss')
+    arrays = dict(pred_x=rng.normal(0, 1, (4, 17, 384)), pred_y=rng.normal(0, 1, (4, 17, 512)),
+                  target_x=rng.uniform(0, 1, (4, 17, 384)), target_y=rng.uniform(0, 1, (4, 17, 512)),
+                  weights=rng.choice([0.0, 1.0, 0.5], size=(4, 17)))
+    return {k: v.astype(np.float32) for k, v in arrays.items()}

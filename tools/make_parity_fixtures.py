@@ -1,7 +1,7 @@
 """Generate the parity fixtures in tests/fixtures/parity/ from the real mmpose 1.3.2.
 
 Run inside the reference environment (see docs/reference-environment.md), from the repo root:
-    python tools/make_parity_fixtures.py
+    python tools/make_parity_fixtures.py [OUT_DIR]
 Weights and inputs come from rtmpose.testing (seeded), so only outputs are stored.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rtmpose.testing import rng_for, seeded_images, seeded_state_dict  # noqa: E402
+from rtmpose.testing import loss_inputs, rng_for, seeded_images, seeded_state_dict  # noqa: E402
 
 OUT = 'tests/fixtures/parity'
 
@@ -143,22 +143,19 @@ LOSS_CASES = {
 
 def loss_fixtures() -> dict:
     from mmpose.models.losses import KLDiscretLoss
-    rng = rng_for(2, 'loss')
-    px, py = rng.normal(0, 1, (4, 17, 384)), rng.normal(0, 1, (4, 17, 512))
-    tx, ty = rng.uniform(0, 1, (4, 17, 384)), rng.uniform(0, 1, (4, 17, 512))
-    wt = rng.choice([0.0, 1.0, 0.5], size=(4, 17))
-    arrays = dict(pred_x=px, pred_y=py, target_x=tx, target_y=ty, weights=wt)
-    arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
+    arrays = loss_inputs()
     values = {}
     for case, kw in LOSS_CASES.items():
         loss = KLDiscretLoss(**kw)
         t = {k: torch.from_numpy(v) for k, v in arrays.items()}
         values[case] = float(loss((t['pred_x'], t['pred_y']), (t['target_x'], t['target_y']), t['weights']))
-    np.savez_compressed(f'{OUT}/loss_inputs.npz', **arrays)
     return dict(cases=LOSS_CASES, values=values)
 
 
 def main() -> None:
+    global OUT
+    if len(sys.argv) > 1:
+        OUT = sys.argv[1]
     _stub_compiled_ops()
     os.makedirs(OUT, exist_ok=True)
     import mmdet
@@ -168,7 +165,7 @@ def main() -> None:
                 torch=torch.__version__, numpy=np.__version__)
     result = dict(versions=meta, codec=codec_fixtures(), loss=loss_fixtures(), models=model_fixtures())
     with open(f'{OUT}/reference.json', 'w') as f:
-        json.dump(result, f, indent=1, sort_keys=True)
+        json.dump(result, f, indent=1)  # key order is part of what is checked
     print('wrote', OUT, meta)
 
 

@@ -11,6 +11,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('models', nargs='*', help='model names (default: all)')
     p.add_argument('--num-keypoints', type=int, default=17)
     p.add_argument('--json', metavar='PATH', help='also write the numbers as JSON')
+    p.add_argument('--checkpoint', metavar='PATH',
+                   help='check that this checkpoint loads strictly into the (single) named model')
     p.add_argument('--params', metavar='YAML', help="take models and keypoints from this file's `complexity` section")
 
 
@@ -22,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = section(load_params(args.params), 'complexity', args.params)
         args.models, args.num_keypoints = cfg['models'], cfg['num_keypoints']
     names = args.models or list(MODEL_NAMES)
+    if args.checkpoint:
+        return _check_checkpoint(names, args)
     rows = []
     for name in names:
         model_config(name)  # raises a one-line Error for unknown names
@@ -35,4 +39,19 @@ def run(args: argparse.Namespace) -> int:
     print('GFLOPs count one multiply-accumulate as one FLOP (the paper\'s and OpenMMLab\'s convention).')
     if args.json:
         write_text_atomic(args.json, json.dumps({r['model']: r for r in rows}, indent=2) + '\n')
+    return 0
+
+
+def _check_checkpoint(names: list[str], args: argparse.Namespace) -> int:
+    from rtmpose.checkpoint import load_into
+    from rtmpose.errors import Error
+    from rtmpose.models import build_model
+    if len(names) != 1:
+        raise Error('--checkpoint needs exactly one model name')
+    model = build_model(names[0], num_keypoints=args.num_keypoints)
+    raw = load_into(model, args.checkpoint)
+    meta = raw.get('meta') if isinstance(raw, dict) else None
+    print(f'{args.checkpoint}: loads into {names[0]} (K={args.num_keypoints}): '
+          f'{len(model.state_dict())} tensors matched by name and shape'
+          + (f'; meta keys: {", ".join(sorted(map(str, meta)))}' if isinstance(meta, dict) else ''))
     return 0

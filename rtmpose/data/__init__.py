@@ -1,0 +1,1 @@
+"""Data: per-data-set metadata, release converters, the synthetic set, and the top-down pipeline."""

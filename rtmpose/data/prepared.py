@@ -1,0 +1,104 @@
+"""The prepared layout every converter writes, and how to read it back.
+
+<out>/train.json, <out>/val.json  normalised COCO keypoint files (images, annotations, categories)
+<out>/manifest.json               counts per split, sha256 of every input file, converter version, image_root
+
+`image_root` is where the images' `file_name`s resolve; a relative image_root is relative to <out>.
+Real releases keep their images where they are (image_root is the absolute --raw path); only the
+synthetic set stores images inside <out>. The whole folder is built in a temporary sibling and renamed
+at the end, so a failed or interrupted run leaves the previous output (or nothing) in place.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from rtmpose.errors import Error
+
+CONVERTER_VERSION = '1'
+SPLITS = ('train', 'val')
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def dump_json(obj: Any) -> bytes:
+    """Deterministic JSON bytes (sorted keys, fixed separators) so equal content gives equal files."""
+    return (json.dumps(obj, sort_keys=True, separators=(',', ':')) + '\n').encode()
+
+
+@contextlib.contextmanager
+def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder next to `out_dir`; on success it replaces `out_dir` in one rename."""
+    out = Path(out_dir).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.tmp-', dir=out.parent))
+    try:
+        yield tmp
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f'.{out.name}.old.tmp-', dir=out.parent))
+            os.replace(out, old / 'x')
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def split_stats(coco: dict) -> dict[str, int]:
+    labelled = visible = 0
+    for ann in coco['annotations']:
+        v = ann['keypoints'][2::3]
+        labelled += sum(1 for x in v if x > 0)
+        visible += sum(1 for x in v if x == 2)
+    return {'images': len(coco['images']), 'instances': len(coco['annotations']),
+            'keypoints_labelled': labelled, 'keypoints_visible': visible}
+
+
+def write_prepared(tmp: Path, dataset: str, splits: dict[str, dict], image_root: str,
+                   inputs: dict[str, str], extra: dict[str, Any] | None = None) -> dict:
+    """Write <tmp>/{split}.json and <tmp>/manifest.json; return the manifest."""
+    manifest: dict[str, Any] = {
+        'dataset': dataset, 'converter_version': CONVERTER_VERSION, 'image_root': image_root,
+        'inputs_sha256': dict(sorted(inputs.items())), 'splits': {},
+    }
+    for split, coco in splits.items():
+        (tmp / f'{split}.json').write_bytes(dump_json(coco))
+        manifest['splits'][split] = {'file': f'{split}.json', **split_stats(coco)}
+    manifest.update(extra or {})
+    (tmp / 'manifest.json').write_bytes(json.dumps(manifest, indent=2, sort_keys=True).encode() + b'\n')
+    return manifest
+
+
+def read_manifest(prepared_dir: str | os.PathLike) -> dict:
+    path = Path(prepared_dir) / 'manifest.json'
+    if not path.is_file():
+        raise Error(f'{path}: not found (run `rtmpose prepare` first)')
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise Error(f'{path}: invalid JSON ({e.msg} at line {e.lineno})') from None
+
+
+def prepared_split(prepared_dir: str | os.PathLike, split: str) -> tuple[str, str]:
+    """(ann_file, image_root) of one split of a prepared data set, both as usable paths."""
+    manifest = read_manifest(prepared_dir)
+    if split not in manifest.get('splits', {}):
+        raise Error(f'{prepared_dir}/manifest.json: no split {split!r}')
+    root = Path(manifest['image_root'])
+    if not root.is_absolute():
+        root = Path(prepared_dir) / root
+    return os.fspath(Path(prepared_dir) / manifest['splits'][split]['file']), os.fspath(root)
