@@ -32,8 +32,10 @@ test-slow: install
 	$(BIN)/pytest -q -m "slow"
 
 # Live parity against mmpose 1.3.2 in a separate environment (docs/reference-environment.md).
+REFERENCE_PYTHON ?= .refenv/bin/python
 test-reference: install
-	$(BIN)/pytest -q -m reference
+	test -x $(REFERENCE_PYTHON) || tools/make_reference_env.sh $(dir $(patsubst %/,%,$(dir $(REFERENCE_PYTHON))))
+	REFERENCE_PYTHON=$(abspath $(REFERENCE_PYTHON)) $(BIN)/pytest -q -m reference
 
 bench: install
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable -m "not slow"

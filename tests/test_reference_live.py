@@ -1,0 +1,34 @@
+"""Regenerate the parity fixtures from a live mmpose 1.3.2 and compare with the committed ones.
+
+Runs with `make test-reference` when REFERENCE_PYTHON points at the reference environment
+(docs/reference-environment.md); skipped otherwise.
+"""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from tests.conftest import FIXTURES, REPO
+
+pytestmark = pytest.mark.reference
+
+
+def test_committed_fixtures_equal_a_fresh_run(tmp_path):
+    python = os.environ.get('REFERENCE_PYTHON')
+    if not python or not os.path.exists(python):
+        pytest.skip('set REFERENCE_PYTHON to the reference environment python')
+    r = subprocess.run([python, 'tools/make_parity_fixtures.py', str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr[-2000:]
+    committed = os.path.join(FIXTURES, 'parity')
+    fresh_ref = json.load(open(tmp_path / 'reference.json'))
+    old_ref = json.load(open(os.path.join(committed, 'reference.json')))
+    for part in ('models', 'codec', 'loss'):
+        assert fresh_ref[part].keys() == old_ref[part].keys()
+    for name in os.listdir(committed):
+        if name.endswith('.npz'):
+            a, b = np.load(os.path.join(committed, name)), np.load(tmp_path / name)
+            for key in a.files:
+                np.testing.assert_allclose(a[key], b[key], atol=1e-5, err_msg=f'{name}:{key}')
