@@ -9,7 +9,6 @@ workers or the order in which samples are drawn.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -18,25 +17,13 @@ import torch
 
 from rtmpose import topdown
 from rtmpose.codec import SimCCCodec
+from rtmpose.data.checks import load_json
 from rtmpose.data.meta import DatasetMeta, get_meta
 from rtmpose.data.transforms import (AugmentConfig, PixelAugment, random_bbox_transform, random_flip,
                                      random_half_body, topdown_affine, yolox_hsv)
 from rtmpose.errors import Error
 
 __all__ = ['TopDownDataset', 'AugmentConfig', 'load_json']
-
-
-def load_json(path: str | os.PathLike, what: str = 'annotation file'):
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise Error(f'{path}: {what} not found')
-    try:
-        with open(path, 'rb') as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise Error(f'{path}: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})') from None
-    except UnicodeDecodeError:
-        raise Error(f'{path}: invalid JSON (not UTF-8 text)') from None
 
 
 def _gt_instances(coco: dict, num_keypoints: int, ann_file: str) -> list[dict]:
@@ -55,9 +42,13 @@ def _gt_instances(coco: dict, num_keypoints: int, ann_file: str) -> list[dict]:
             if len(kpts) != num_keypoints:
                 raise Error(f'{ann_file}: annotation {ann.get("id")}: {len(kpts)} keypoints, '
                             f'expected {num_keypoints}')
-            x, y, bw, bh = ann['bbox']
-            box = np.array([np.clip(x, 0, w - 1), np.clip(y, 0, h - 1),
-                            np.clip(x + bw, 0, w - 1), np.clip(y + bh, 0, h - 1)], np.float32)
+            if 'bbox_center' in ann and 'bbox_scale' in ann:   # MPII: centre/scale, unclipped (MpiiDataset)
+                c, sc = np.asarray(ann['bbox_center'], np.float32), np.asarray(ann['bbox_scale'], np.float32)
+                box = np.concatenate([c - sc / 2, c + sc / 2])
+            else:
+                x, y, bw, bh = ann['bbox']
+                box = np.array([np.clip(x, 0, w - 1), np.clip(y, 0, h - 1),
+                                np.clip(x + bw, 0, w - 1), np.clip(y + bh, 0, h - 1)], np.float32)
             num = ann['num_keypoints'] if 'num_keypoints' in ann else int(np.count_nonzero(kpts[:, :2].max(1)))
             if num == 0 or box[2] - box[0] <= 0 or box[3] - box[1] <= 0 or kpts[:, :2].max() <= 0:
                 continue

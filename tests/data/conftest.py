@@ -12,3 +12,10 @@ def synthetic_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp('synthetic') / 'synthetic'
     make_synthetic(out, seed=3, num_train=12, num_val=6, progress=False)
     return out
+
+
+# the native-format fixture builders live next to the tests
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
