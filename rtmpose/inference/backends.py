@@ -57,17 +57,25 @@ def make_model_runner(model, backend: str, name: str, input_shape: tuple[int, ..
     return make_runner('tensorrt', engine, threads)
 
 
+def _seeded(build):
+    """Random weights are drawn from a fixed seed, so cached exports stay those of the module."""
+    import torch
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return build()
+
+
 def build_pose(name: str, checkpoint: str | None, random_weights: bool):
     import rtmpose
     _need_weights('pose', checkpoint, random_weights, '--pose-checkpoint')
-    return rtmpose.build_model(name, checkpoint)
+    return _seeded(lambda: rtmpose.build_model(name, checkpoint))
 
 
 def build_det(name: str, checkpoint: str | None, random_weights: bool, input_size: int | None = None):
     from rtmpose.models.rtmdet import build_detector
     _need_weights('detector', checkpoint, random_weights, '--det-checkpoint')
     overrides = {} if input_size is None else {'input_size': int(input_size)}
-    return build_detector(name, checkpoint, **overrides)
+    return _seeded(lambda: build_detector(name, checkpoint, **overrides))
 
 
 def _need_weights(what: str, checkpoint: str | None, random_weights: bool, flag: str) -> None:
