@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from rtmpose.errors import Error
@@ -33,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     syn.add_argument('--height', type=int, default=240)
     syn.add_argument('--max-people', type=int, default=3)
     syn.add_argument('--occluder-prob', type=float, default=0.35)
-    syn.add_argument('--params', help='read the synthetic settings from this params.yaml (data.synthetic)')
+    parser.add_argument('--params', help='read the settings from this params.yaml (section data.DATASET); '
+                                         'used by the DVC stages')
 
 
 def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, decode: str = 'sample',
@@ -63,21 +65,38 @@ def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, decode
     return manifest
 
 
+@dataclass
+class ReleaseConfig:
+    raw: str = ''
+    decode: str = 'sample'
+    skip_invalid: bool = False
+    split: int = 1          # AP-10K only
+
+
+def _section(params: str, name: str) -> dict:
+    from rtmpose.params import load_params, section
+    return section(load_params(params), f'data.{name}', params)
+
+
 def run(args: argparse.Namespace) -> int:
+    from rtmpose.params import fill
     start = time.perf_counter()
     if args.dataset == 'synthetic':
         from rtmpose.data.synthetic import SyntheticConfig, make_synthetic
         settings = {'seed': args.seed, 'num_train': args.num_train, 'num_val': args.num_val, 'width': args.width,
                     'height': args.height, 'max_people': args.max_people, 'occluder_prob': args.occluder_prob}
         if args.params:
-            from rtmpose.params import fill, load_params, section
-            values = section(load_params(args.params), 'data.synthetic', args.params)
+            values = _section(args.params, 'synthetic')
             settings = vars(fill(SyntheticConfig, values, f'{args.params}: data.synthetic'))
         manifest = make_synthetic(args.out, **settings)
     else:
-        if not args.raw:
+        raw, decode, skip, split = args.raw, args.decode, args.skip_invalid, args.ap10k_split
+        if args.params:                 # data.<name>: {raw, decode, skip_invalid, split}
+            cfg = fill(ReleaseConfig, _section(args.params, args.dataset), f'{args.params}: data.{args.dataset}')
+            raw, decode, skip, split = cfg.raw, cfg.decode, cfg.skip_invalid, cfg.split
+        if not raw:
             raise Error(f'prepare {args.dataset}: --raw DIR is required (the release in its native layout)')
-        manifest = prepare(args.dataset, args.raw, args.out, args.decode, args.skip_invalid, args.ap10k_split)
+        manifest = prepare(args.dataset, raw, args.out, decode, skip, split)
     counts = ', '.join(f'{s}: {v["images"]} images / {v["instances"]} instances / '
                        f'{v["keypoints_labelled"]} labelled keypoints' for s, v in manifest['splits'].items())
     print(f'{args.dataset} -> {args.out} ({counts}) in {time.perf_counter() - start:.1f} s')
