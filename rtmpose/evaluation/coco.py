@@ -42,11 +42,15 @@ class Predictions:
     keypoint_scores: np.ndarray  # (N, K)
     bbox_scores: np.ndarray      # (N,)
     areas: np.ndarray            # (N,) scale_w * scale_h of the aspect-fixed box (for OKS-NMS)
+    bboxes: np.ndarray | None = None  # (N, 4) input boxes x, y, w, h; written to the results as mmpose does
 
     @staticmethod
     def concat(parts: Sequence[Predictions]) -> Predictions:
-        return Predictions(*[np.concatenate([getattr(p, f) for p in parts]) for f in
-                             ('image_ids', 'instance_ids', 'keypoints', 'keypoint_scores', 'bbox_scores', 'areas')])
+        fields = ('image_ids', 'instance_ids', 'keypoints', 'keypoint_scores', 'bbox_scores', 'areas')
+        out = Predictions(*[np.concatenate([getattr(p, f) for p in parts]) for f in fields])
+        if all(p.bboxes is not None for p in parts):
+            out.bboxes = np.concatenate([p.bboxes for p in parts])
+        return out
 
 
 def rescore(keypoint_scores: np.ndarray, bbox_scores: np.ndarray, thr: float = 0.2) -> np.ndarray:
@@ -85,8 +89,12 @@ def results_list(pred: Predictions, sigmas: Sequence[float], score_mode: str = '
         else:
             keep = np.arange(len(rows))
         for k in keep:
-            out.append({'image_id': img, 'category_id': category_id,
-                        'keypoints': kpts[k].reshape(-1).astype(float).tolist(), 'score': float(scores[rows[k]])})
+            res = {'image_id': img, 'category_id': category_id,
+                   'keypoints': kpts[k].reshape(-1).astype(float).tolist(), 'score': float(scores[rows[k]])}
+            if pred.bboxes is not None:
+                # with a 'bbox' the COCO API takes a detection's area from the box, not the keypoints
+                res['bbox'] = [float(v) for v in pred.bboxes[rows[k]]]
+            out.append(res)
     return out
 
 
@@ -138,7 +146,8 @@ def _crowdpose_eval(gt_dict: dict, results: list[dict], sigmas: np.ndarray, gt_p
                     '.venv/bin/pip install cython && .venv/bin/pip install --no-build-isolation '
                     '--no-binary xtcocotools xtcocotools') from None
     import tempfile
-    gt = _coco(gt_dict, 'xtcocotools')
+
+    from xtcocotools.coco import COCO
     if not results:
         return {n: 0.0 for n in CROWD_STATS}
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,6 +160,7 @@ def _crowdpose_eval(gt_dict: dict, results: list[dict], sigmas: np.ndarray, gt_p
         with open(res_path, 'w') as f:
             json.dump(results, f)
         with contextlib.redirect_stdout(io.StringIO()):
+            gt = COCO(gt_path)
             dt = gt.loadRes(res_path)
             ev = COCOeval(gt, dt, 'keypoints_crowd', np.asarray(sigmas), use_area=False)
             ev.params.useSegm = None
@@ -177,12 +187,20 @@ def _wholebody_part_gt(gt_dict: dict, start: int, n: int, key: str) -> dict:
     return out
 
 
+def _extent(flat: list[float]) -> list[float]:
+    x, y = np.asarray(flat[0::3]), np.asarray(flat[1::3])
+    return [float(x.min()), float(y.min()), float(x.max() - x.min()), float(y.max() - y.min())]
+
+
 def _wholebody_eval(gt_dict: dict, results: list[dict], sigmas: np.ndarray) -> dict:
     metrics = {}
     total = sum(n for _, n, _ in WHOLEBODY_PARTS)
     if len(sigmas) != total:
         raise Error(f'wholebody evaluation needs {total} sigmas, got {len(sigmas)}')
     start = 0
+    # xtcocotools takes every part's detection area from the result's 'bbox' or else from the body
+    # keypoints (mmpose writes only those under 'keypoints'): give each part that same box
+    results = [r if 'bbox' in r else dict(r, bbox=_extent(r['keypoints'][:17 * 3])) for r in results]
     for part, n, key in WHOLEBODY_PARTS:
         part_gt = _wholebody_part_gt(gt_dict, start, n, key)
         part_res = [dict(r, keypoints=r['keypoints'][start * 3:(start + n) * 3]) for r in results]

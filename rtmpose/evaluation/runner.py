@@ -47,6 +47,23 @@ def _mpii_pckh(ann_file: str, pred: Predictions) -> dict[str, float]:
     return pckh(pred.keypoints, np.stack(gt), np.stack(mask), np.asarray(head))
 
 
+def _input_boxes(dataset) -> np.ndarray | None:
+    """The unpadded input boxes (x, y, w, h) in loader order. mmpose writes them into the results as
+    'bbox', which makes the COCO API take a detection's area from its box. Read from the data set's
+    instance list (TopDownDataset.instances), since its items carry only centre and aspect-fixed scale."""
+    from torch.utils.data import Subset
+    indices = None
+    if isinstance(dataset, Subset):
+        dataset, indices = dataset.dataset, list(dataset.indices)
+    instances = getattr(dataset, 'instances', None)
+    if not instances or 'bbox' not in instances[0]:
+        return None
+    xyxy = np.asarray([inst['bbox'] for inst in instances], np.float64)
+    if indices is not None:
+        xyxy = xyxy[indices]
+    return np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], 1)
+
+
 def evaluate(model: torch.nn.Module, dataset, ann_file: str, dataset_name: str, flip_indices, sigmas,
              batch_size: int = 64, num_workers: int = 0, device: torch.device | str = 'cpu',
              flip_test: bool = True, nms_thr: float | None = 0.9, keypoint_score_thr: float = 0.2,
@@ -55,6 +72,9 @@ def evaluate(model: torch.nn.Module, dataset, ann_file: str, dataset_name: str, 
     mode = metric_mode(dataset_name)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=collate)
     pred = predict(model, loader, flip_indices, flip_test, device, progress)
+    boxes = _input_boxes(dataset)
+    if boxes is not None and len(boxes) == len(pred.image_ids):
+        pred.bboxes = boxes
     if mode == 'pckh':
         return _mpii_pckh(ann_file, pred)
     if results_file:

@@ -6,7 +6,7 @@ parameter *named* `bias` gets x bias_decay_mult; everything else (ScaleNorm.g, S
 gamma/beta included) keeps the full decay. Shared parameters are counted once (bypass_duplicate).
 
 Schedule (mmpose RTMPose configs, mmengine LinearLR + CosineAnnealingLR in closed form):
-lr(t) = lr0 * (s + (1 - s) * t / warmup) for t < warmup; flat lr0 until the cosine begins at
+lr(t) = lr0 * (s + (1 - s) * t / (warmup - 1)) for t < warmup - 1 (mmengine's total_iters = end - 1); flat lr0 until the cosine begins at
 begin = cosine_begin_epoch * iters_per_epoch; then eta_min + (lr0 - eta_min) (1 + cos(pi (t-begin)/T)) / 2.
 
 EMA: mmdet 3.3.0 models/layers/ema.py ExpMomentumEMA on mmengine ExponentialMovingAverage:
@@ -75,8 +75,8 @@ class Schedule:
         if t >= self.cos_begin:
             c = min(t - self.cos_begin, self.cos_len)
             lr = self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * c / self.cos_len)) / 2
-        if t < self.warmup_iters:
-            lr *= self.start_factor + (1 - self.start_factor) * t / self.warmup_iters
+        if t < self.warmup_iters - 1:  # mmengine LinearLR: total_iters = end - begin - 1
+            lr *= self.start_factor + (1 - self.start_factor) * t / (self.warmup_iters - 1)
         return lr
 
     def apply(self, optimizer: torch.optim.Optimizer, t: int) -> float:
