@@ -59,8 +59,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.input:
         raise Error('INPUT is required (an image, a folder of images or a video), unless --bench')
-    from rtmpose.inference.video import kind_of
-    kind_of(args.input)   # fail on a missing or unsupported input before building anything
+    from rtmpose.inference.video import VideoReader, kind_of, read_image
+    kind = kind_of(args.input)   # fail on a missing, unsupported or unreadable input before building anything
+    if kind == 'image':
+        read_image(args.input)
+    elif kind == 'video':
+        VideoReader(args.input).cap.release()
     models = build(settings, args.pose_checkpoint, args.det_checkpoint, args.random_weights, args.work_dir)
     doc = run_source(args.input, args.out, models, settings, progress=not args.quiet,
                      max_frames=args.max_frames)

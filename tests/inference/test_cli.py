@@ -1,0 +1,89 @@
+"""`rtmpose demo` end to end on the real CLI with random weights (ONNX Runtime), and its failure modes."""
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from rtmpose.cli import main
+from rtmpose.inference.synthetic import make_video
+
+VTEST = Path('/usr/share/doc/opencv-doc/examples/data/vtest.avi')
+
+
+@pytest.fixture(scope='module')
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp('exports')
+
+
+def _demo(args, work):
+    return main(['demo', *map(str, args), '--pose-model', 'rtmpose-t', '--work-dir', str(work), '--quiet'])
+
+
+def test_without_checkpoint_says_so(tmp_path, capsys, work):
+    img = tmp_path / 'a.png'
+    cv2.imwrite(str(img), np.zeros((20, 20, 3), np.uint8))
+    assert _demo([img, '--out', tmp_path / 'o'], work) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count('\n') == 0 and 'no pose checkpoint' in err and '--random-weights' in err
+    assert not (tmp_path / 'o').exists()
+
+
+@pytest.mark.parametrize('name,data', [('bad.jpg', b'not an image'), ('bad.avi', b'RIFF garbage')])
+def test_corrupt_input_is_one_line(tmp_path, capsys, work, name, data):
+    (tmp_path / name).write_bytes(data)
+    assert _demo([tmp_path / name, '--random-weights', '--out', tmp_path / 'o'], work) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count('\n') == 0 and name in err and 'not a readable' in err
+
+
+def test_image_and_folder(tmp_path, work):
+    v = make_video(n_frames=2, n_people=2, size=(320, 240))
+    for i, f in enumerate(v.frames):
+        cv2.imwrite(str(tmp_path / f'f{i}.png'), f)
+    assert _demo([tmp_path / 'f0.png', '--random-weights', '--out', tmp_path / 'o'], work) == 0
+    doc = json.loads((tmp_path / 'o' / 'f0.json').read_text())
+    assert doc['complete'] and len(doc['frames']) == 1 and doc['models']['weights'] == 'random'
+    assert cv2.imread(str(tmp_path / 'o' / 'f0_pose.png')).shape == (240, 320, 3)
+    assert _demo([tmp_path, '--random-weights', '--out', tmp_path / 'o2', '--backend', 'torch'], work) == 0
+    doc = json.loads((tmp_path / 'o2' / f'{tmp_path.name}.json').read_text())
+    assert [f['file'] for f in doc['frames']] == ['f0.png', 'f1.png']
+
+
+def _write_avi(path, frames):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, frames[0].shape[1::-1])
+    for f in frames:
+        w.write(f)
+    w.release()
+
+
+def test_video_that_breaks_midway_keeps_what_was_done(tmp_path, capsys, work):
+    v = make_video(n_frames=20, n_people=2, size=(160, 120))
+    src = tmp_path / 'clip.avi'
+    _write_avi(src, v.frames)
+    data = src.read_bytes()
+    src.write_bytes(data[:len(data) // 2])          # the container claims 20 frames, half are there
+    rc = _demo([src, '--random-weights', '--out', tmp_path / 'o', '--det-interval', '3'], work)
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count('\n') == 0 and 'kept the' in err
+    doc = json.loads((tmp_path / 'o' / 'clip.json').read_text())
+    n = len(doc['frames'])
+    assert 0 < n < 20 and not doc['complete'] and 'frame' in doc['stopped']
+    assert [f['detected'] for f in doc['frames']] == [i % 3 == 0 for i in range(n)]
+    cap = cv2.VideoCapture(str(tmp_path / 'o' / 'clip_pose.mp4'))
+    got = 0
+    while cap.read()[0]:
+        got += 1
+    assert got == n
+    assert not [p for p in os.listdir(tmp_path / 'o') if 'tmp' in p]
+
+
+@pytest.mark.skipif(not VTEST.exists(), reason='opencv-doc not installed (vtest.avi)')
+def test_real_video_few_frames(tmp_path, work):
+    assert _demo([VTEST, '--random-weights', '--out', tmp_path, '--max-frames', '4', '--det-interval', '2'],
+                 work) == 0
+    doc = json.loads((tmp_path / 'vtest.json').read_text())
+    assert len(doc['frames']) == 4 and doc['stopped'] == 'stopped at --max-frames 4'
