@@ -26,10 +26,10 @@ COLUMNS = ('det_model', 'det_input', 'pose_model', 'backend', 'threads', 'weight
 PAPER_MS = {'rtmpose-t': 12.403, 'rtmpose-s': 16.658, 'rtmpose-m': 26.613, 'rtmpose-l': 36.311}
 
 
-def bench_frame() -> tuple[np.ndarray, np.ndarray]:
-    """The default frame: the synthetic six-person scene and its boxes."""
+def bench_frame(people: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The default frame: a synthetic 640x480 scene with `people` figures, and their boxes."""
     from rtmpose.inference.synthetic import make_video
-    v = make_video(n_frames=1, n_people=6, size=(640, 480))
+    v = make_video(n_frames=1, n_people=people, size=(640, 480))
     return v.frames[0], v.boxes[0]
 
 
@@ -57,7 +57,7 @@ def run_bench(settings: PipelineSettings, out_csv: str | os.PathLike, image: np.
               work_dir: str = 'harness/exports/pipeline', progress: bool = True) -> list[dict]:
     from rtmpose.io import write_text_atomic
     if image is None:
-        image, boxes = bench_frame()
+        image, boxes = bench_frame(settings.bench_people)
     rows = []
     from tqdm import tqdm
     for name in tqdm(settings.bench_pose_models, desc='pipeline bench', unit='model', disable=not progress):

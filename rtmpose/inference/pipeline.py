@@ -40,6 +40,7 @@ class PipelineSettings:
     fc_min: float = 1.0
     fc_d: float = 1.0
     draw_kpt_thr: float = 0.3
+    bench_people: int = 1                        # people in the synthetic bench frame
     warmup: int = 50
     runs: int = 200
 
