@@ -1,0 +1,134 @@
+"""Fig. 1 (speed vs accuracy) and a Fig. 3-style roadmap chart; paper and measured points kept apart."""
+from __future__ import annotations
+
+import io
+import os
+
+from rtmpose.io import write_bytes_atomic
+from rtmpose.reports.measured import Measurements
+from rtmpose.reports.paper import PaperTable
+
+PAPER_STYLE = dict(marker='o', color='#1f77b4')
+MEASURED_STYLE = dict(marker='s', facecolors='none', edgecolors='#d62728', linewidths=1.6)
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    plt.rcParams['svg.hashsalt'] = 'rtmpose'  # stable SVG ids between runs
+    return plt
+
+
+def _save(fig, out_dir: str, name: str) -> list[str]:
+    paths = []
+    for ext in ('png', 'svg'):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, dpi=150 if ext == 'png' else None, bbox_inches='tight',
+                    metadata={'Date': None} if ext == 'svg' else {'Software': None})
+        path = os.path.join(out_dir, f'{name}.{ext}')
+        write_bytes_atomic(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def _points(paper: dict[str, PaperTable]) -> list[dict]:
+    """Paper points: the spec's published latencies (+ Table 11's HRNet) with their COCO AP."""
+    names = {'tinypose': 'TinyPose', 'litehrnet-30': 'LiteHRNet-30'}
+    pts = []
+    for r in paper['spec_latencies'].rows:
+        pts.append(dict(model=r['model'], label=names.get(r['model'], r['model'].replace('rtmpose-', 'RTMPose-')), ap=r['ap'],
+                        cpu=r.get('ort_i7_11700_ms'), gpu=r.get('trt_fp16_gtx1660ti_ms'), rtm=r['model'].startswith('rtmpose')))
+    for r in paper['table11'].rows:
+        if r['method'] == 'HRNet-w32+UDP':
+            pts.append(dict(model='hrnet-w32', label='HRNet-w32+UDP', ap=r['ap'], cpu=r['cpu_ms'], gpu=r['gpu_ms'], rtm=False))
+    return pts
+
+
+def speed_accuracy(paper: dict[str, PaperTable], m: Measurements, out_dir: str) -> list[str]:
+    plt = _plt()
+    pts = _points(paper)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    panels = (('cpu', 'onnxruntime', 'CPU: ONNX Runtime, 1 thread (paper: i7-11700)'),
+              ('gpu', 'tensorrt', 'GPU: TensorRT FP16 (paper: GTX 1660 Ti)'))
+    for ax, (key, backend, title) in zip(axes, panels):
+        rtm = sorted((p for p in pts if p['rtm'] and p[key] and p['model'] != 'rtmpose-m-384x288'), key=lambda p: p[key])
+        ax.plot([p[key] for p in rtm], [p['ap'] for p in rtm], '-', color=PAPER_STYLE['color'], alpha=0.5)
+        for p in pts:
+            if not p[key]:
+                continue
+            ax.scatter(p[key], p['ap'], color=PAPER_STYLE['color'] if p['rtm'] else '#7f7f7f', marker='o', zorder=3)
+            ax.annotate(p['label'], (p[key], p['ap']), textcoords='offset points', xytext=(5, -10), fontsize=8)
+        n_meas = 0
+        for p in pts:
+            v = m.latency_ms(p['model'], backend)
+            if v is None:
+                continue
+            ev = m.eval_metric(p['model'], 'coco', 'AP')
+            ap = ev.value if ev is not None else p['ap']
+            ax.scatter(v.value, ap, s=60, zorder=4, **MEASURED_STYLE)
+            if p[key]:
+                ax.annotate('', (v.value, ap), (p[key], p['ap']), arrowprops=dict(arrowstyle='->', color='#d62728', alpha=0.5))
+            n_meas += 1
+        ax.set_xscale('log')
+        from matplotlib.ticker import FuncFormatter
+        fmt = FuncFormatter(lambda v, _: f'{v:g}')
+        ax.xaxis.set_major_formatter(fmt)
+        ax.xaxis.set_minor_formatter(fmt)
+        ax.tick_params(axis='x', which='minor', labelsize=7)
+        ax.set_xlabel('latency per pose, batch 1 (ms, log scale)')
+        ax.set_ylabel('COCO val2017 AP')
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, which='both', alpha=0.3)
+        if n_meas == 0:
+            ax.text(0.02, 0.97, f'measured: none yet (rtmpose bench --backends {backend})', transform=ax.transAxes,
+                    fontsize=8, color='#d62728', va='top')
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], marker='o', color=PAPER_STYLE['color'], ls='', label='paper / spec (RTMPose)'),
+               Line2D([], [], marker='o', color='#7f7f7f', ls='', label='paper / spec (peers)'),
+               Line2D([], [], marker='s', mfc='none', mec='#d62728', ls='', label='latency measured here (this machine); '
+                      'AP from the paper unless evaluated on COCO')]
+    fig.legend(handles=handles, loc='lower center', ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.04))
+    fig.suptitle('Fig. 1: speed vs accuracy (RTMPose sizes and peers)', fontsize=11)
+    paths = _save(fig, out_dir, 'fig1_speed_accuracy')
+    plt.close(fig)
+    return paths
+
+
+def roadmap_chart(paper: dict[str, PaperTable], m: Measurements, variants: dict[str, dict], out_dir: str) -> list[str]:
+    plt = _plt()
+    rows = paper['table02'].rows
+    by_step = {v.get('roadmap'): k for k, v in variants.items() if v.get('roadmap')}
+    labels = [r['change'] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5.5), sharey=True)
+    y = list(range(len(rows)))[::-1]
+    ax1.barh(y, [r['ap'] for r in rows], color='#1f77b4')
+    for yi, r in zip(y, rows):
+        ax1.text(r['ap'] + 0.05, yi, f"{r['ap']:.1f}", va='center', fontsize=8)
+    lo = min(r['ap'] for r in rows)
+    ax1.set_xlim(lo - 1.5, max(r['ap'] for r in rows) + 1.0)
+    ax1.set_yticks(y)
+    ax1.set_yticklabels(labels, fontsize=8)
+    ax1.set_xlabel('COCO val2017 AP (paper, Sec. 3)')
+    ax1.set_title('paper roadmap (Fig. 3)', fontsize=10)
+    vals = []
+    for yi, r in zip(y, rows):
+        v = m.ablation(by_step[r['key']]) if r['key'] in by_step else None
+        vals.append(v.value if v else None)
+        if v is None:
+            ax2.text(0.01, yi, 'not measured' + (f" (dvc repro ablation@{by_step[r['key']]})" if r['key'] in by_step
+                                                 else ''), va='center', fontsize=7, color='#7f7f7f',
+                     transform=ax2.get_yaxis_transform())
+    got = [(yi, v) for yi, v in zip(y, vals) if v is not None]
+    if got:
+        ax2.barh([g[0] for g in got], [g[1] for g in got], color='#d62728')
+        for yi, v in got:
+            ax2.text(v, yi, f' {v:.1f}', va='center', fontsize=8)
+        ax2.set_xlim(0, max(100.0, max(v for _, v in got) * 1.1))
+    ax2.set_xlabel('AP on the embedded synthetic set (measured here, short schedule)')
+    ax2.set_title('measured ablation grid (not comparable in absolute value)', fontsize=10)
+    fig.suptitle('Roadmap: step-by-step gains (paper) beside the suite\'s ablation runs', fontsize=11)
+    fig.tight_layout()
+    paths = _save(fig, out_dir, 'fig3_roadmap')
+    plt.close(fig)
+    return paths

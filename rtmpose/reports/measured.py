@@ -1,0 +1,276 @@
+"""What this suite measured, read from the stage outputs (DVC outputs) with where each value came from.
+
+Inputs (all optional; a missing one leaves its cells `not measured`):
+- reports/complexity.json            `rtmpose info` (stage complexity): params / GFLOPs per RTMPose model
+- reports/complexity_tables.json    `rtmpose tables --complexity-json` (stage complexity-tables): Table 1
+                                     baselines and RTMPose variants (133 / 14 keypoints, 256x256)
+- reports/eval/*.json                `rtmpose eval` results: model, data set, box source, metrics
+- reports/bench/latency.csv          `rtmpose bench` timings: model, backend, machine, span, mean/median ms
+- reports/bench/pipeline.csv         `rtmpose bench` pipeline timings (detector + pose)
+- experiments/runs/*/config.json     resolved training settings of each run (+ metrics.json)
+- experiments/ablations/results/*.json  one file per roadmap ablation variant (stage ablation@<variant>)
+Column and key names are matched loosely (e.g. `mean_ms` or `latency_ms`) so a renamed field does not
+silently drop a measurement; a row without a usable value is skipped and counted in `skipped`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Provenance:
+    source: str                 # file (and row) the value was read from
+    run: str = ''               # run name / MLflow run id
+    model: str = ''
+    dataset: str = ''
+    box_source: str = ''        # ground-truth boxes or a detector's
+    backend: str = ''
+    machine: str = ''
+
+    def describe(self) -> str:
+        parts = [f'{k}={v}' for k, v in (('run', self.run), ('model', self.model), ('dataset', self.dataset),
+                                          ('boxes', self.box_source), ('backend', self.backend),
+                                          ('machine', self.machine)) if v]
+        return '; '.join(parts + [f'from {self.source}'])
+
+
+@dataclass(frozen=True)
+class Value:
+    value: float | str
+    provenance: Provenance
+
+
+def this_machine() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _first(d: dict, *names: str, default: Any = None) -> Any:
+    for n in names:
+        if n in d and d[n] not in (None, ''):
+            return d[n]
+    return default
+
+
+def _float(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_csv(path: Path) -> list[dict]:
+    try:
+        with open(path, newline='') as f:
+            return [dict(r, _line=i + 2) for i, r in enumerate(csv.DictReader(f))]
+    except (OSError, csv.Error):
+        return []
+
+
+@dataclass
+class Measurements:
+    root: Path
+    complexity: dict[str, dict] = field(default_factory=dict)
+    baselines: dict[str, dict] = field(default_factory=dict)
+    evals: list[dict] = field(default_factory=list)
+    latency: list[dict] = field(default_factory=list)
+    pipeline: list[dict] = field(default_factory=list)
+    runs: dict[str, dict] = field(default_factory=dict)
+    ablations: dict[str, dict] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    machine: str = ''
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    # -- complexity ---------------------------------------------------------------------------------
+    def model_complexity(self, model: str, key: str) -> Value | None:
+        """key: 'gflops' or 'params_m' of an RTMPose model from reports/complexity.json."""
+        src = 'reports/complexity.json'
+        row = self.complexity.get(model)
+        if row is None:
+            src, row = 'reports/complexity_tables.json', self.baselines.get(model)
+        if row is None or _float(row.get(key)) is None:
+            return None
+        return Value(float(row[key]), Provenance(src, model=model,
+                                                 dataset=f"input {row.get('input', '?')}, K={row.get('num_keypoints', '?')}",
+                                                 backend='PyTorch (MAC counter)', machine='any'))
+
+    def baseline(self, name: str, key: str) -> Value | None:
+        row = self.baselines.get(name)
+        if row is None or key not in row:
+            return None
+        return Value(row[key], Provenance('reports/complexity_tables.json', model=name,
+                                          dataset=f"input {row.get('input', '?')}", backend='PyTorch (MAC counter)',
+                                          machine='any'))
+
+    # -- accuracy -----------------------------------------------------------------------------------
+    def eval_metric(self, model: str, dataset: str, metric: str = 'AP', box_source: str | None = None,
+                    num_keypoints: int | None = None) -> Value | None:
+        """The latest matching evaluation (files sorted by name; later files win)."""
+        hit = None
+        for e in self.evals:
+            if e['model'] != model or e['dataset'] != dataset:
+                continue
+            if box_source is not None and e['box_source'] != box_source:
+                continue
+            if num_keypoints is not None and e.get('num_keypoints') not in (None, num_keypoints):
+                continue
+            v = next((_float(e['metrics'][k]) for k in _candidates(metric) if k in e['metrics']), None)
+            if v is not None:
+                hit = Value(v * 100 if v <= 1.0 else v, Provenance(e['_file'], run=e['run'], model=model,
+                                                                    dataset=dataset, box_source=e['box_source'],
+                                                                    backend=e['backend'], machine=e['machine']))
+        return hit
+
+    def ablation(self, variant: str, metric: str = 'AP') -> Value | None:
+        r = self.ablations.get(variant)
+        if not r or r.get('status') != 'done':
+            return None
+        v = _float((r.get('metrics') or {}).get(metric))
+        if v is None:
+            return None
+        return Value(v * 100 if v <= 1.0 else v,
+                     Provenance(r['_file'], run=r.get('run', ''), model=r.get('model', ''), dataset=r.get('dataset', ''),
+                                box_source=r.get('box_source', 'ground truth'), backend='PyTorch',
+                                machine=r.get('machine', '')))
+
+    # -- speed --------------------------------------------------------------------------------------
+    def latency_ms(self, model: str, backend: str, span: str = 'model', stat: str = 'mean',
+                   table: str = 'latency') -> Value | None:
+        rows = self.latency if table == 'latency' else self.pipeline
+        hit = None
+        for r in rows:
+            if r['model'] != model or r['backend'] != backend.lower():
+                continue
+            if r['span'] and span and r['span'] != span:
+                continue
+            v = r.get(stat)
+            if v is not None:
+                detail = ', '.join(x for x in (r['precision'], f"{r['threads']} thr" if r['threads'] else '',
+                                               f"span {r['span']}" if r['span'] else '') if x)
+                hit = Value(v, Provenance(f"{r['_file']}:{r['_line']}", run=r['run'], model=model,
+                                          dataset=r.get('input', ''), backend=f"{r['backend']} ({detail})" if detail else r['backend'],
+                                          machine=r['machine']))
+        return hit
+
+    def backends(self, table: str = 'latency') -> list[str]:
+        rows = self.latency if table == 'latency' else self.pipeline
+        return sorted({r['backend'] for r in rows})
+
+    # -- training settings --------------------------------------------------------------------------
+    def run_config(self, name: str | None = None, model: str | None = None) -> tuple[str, dict] | None:
+        for run_name, r in sorted(self.runs.items()):
+            cfg = r.get('config') or {}
+            if (name is None or run_name == name) and (model is None or cfg.get('model') == model):
+                return run_name, r
+        return None
+
+
+def _mkey(k: str) -> str:
+    """'coco/AP' -> 'ap', 'body/AP' -> 'body_ap', 'PCKh' -> 'pckh' (prefixes naming the data set drop)."""
+    k = k.lower().replace('-', '_')
+    head, _, tail = k.rpartition('/')
+    if head in ('coco', 'crowdpose', 'ap10k', 'mpii', 'coco_wholebody', 'synthetic', 'val'):
+        return tail
+    return k.replace('/', '_')
+
+
+def _candidates(metric: str) -> list[str]:
+    m = _mkey(metric)
+    return [m, m.replace('wholebody_', 'whole_body_'), m.replace('wb_', 'wholebody_'), m.replace('wb_', '')]
+
+
+def _norm_eval(d: dict, path: str) -> dict | None:
+    """`rtmpose eval --out` JSON: metrics at the top level plus an `info` block (model, dataset, boxes, ...)."""
+    info = d.get('info') if isinstance(d.get('info'), dict) else {}
+    d = {**d, **info}
+    metrics = d.get('metrics') if isinstance(d.get('metrics'), dict) else {
+        k: v for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        and k not in ('nms_thr', 'keypoint_score_thr', 'num_keypoints', 'flip_test')}
+    model = _first(d, 'model', 'model_name')
+    dataset = _first(d, 'dataset', 'data_set')
+    if not model or not dataset or not metrics:
+        return None
+    boxes = str(_first(d, 'box_source', 'boxes', 'bbox_file', default='ground truth'))
+    if boxes.lower().startswith(('gt', 'ground')):
+        boxes = 'ground truth'
+    run = str(_first(d, 'run', 'name', 'run_id', 'checkpoint', default=''))
+    return dict(model=str(model), dataset=str(dataset), box_source=boxes,
+                metrics={_mkey(k): v for k, v in metrics.items()},
+                num_keypoints=_first(d, 'num_keypoints'), run=run,
+                backend=str(_first(d, 'backend', default='PyTorch')) + (', flip test' if d.get('flip_test') else ''),
+                machine=str(_first(d, 'machine', 'device', default='')), _file=path)
+
+
+def _norm_timing(r: dict, path: str) -> dict | None:
+    model = _first(r, 'model', 'name', 'model_name')
+    backend = _first(r, 'backend', 'runtime', 'engine')
+    mean = _float(_first(r, 'mean_ms', 'latency_ms', 'mean', 'ms'))
+    if not model or not backend or mean is None:
+        return None
+    return dict(model=str(model), backend=str(backend).lower(), mean=mean,
+                median=_float(_first(r, 'median_ms', 'median')), min=_float(_first(r, 'min_ms', 'min')),
+                fps=_float(_first(r, 'fps', 'FPS')),
+                span=str(_first(r, 'span', 'timed_span', 'scope', default='')).lower(),
+                precision=str(_first(r, 'precision', 'dtype', default='')),
+                threads=str(_first(r, 'threads', 'num_threads', default='')),
+                machine=str(_first(r, 'machine', 'cpu', 'device', 'host', default='')),
+                input=str(_first(r, 'input', 'input_size', default='')),
+                run=str(_first(r, 'run', 'run_id', default='')), _file=path, _line=r.get('_line', 0))
+
+
+def collect(root: str | os.PathLike = '.') -> Measurements:
+    """Read every measurement input under `root` that exists."""
+    root = Path(root)
+    m = Measurements(root)
+    c = _read_json(root / 'reports/complexity.json')
+    if isinstance(c, dict):
+        m.complexity = {k: v for k, v in c.items() if isinstance(v, dict)}
+    b = _read_json(root / 'reports/complexity_tables.json')
+    if isinstance(b, dict):
+        m.baselines = {k: v for k, v in b.items() if isinstance(v, dict)}
+    for p in sorted((root / 'reports/eval').glob('**/*.json')):
+        d = _read_json(p)
+        for item in (d if isinstance(d, list) else [d]):
+            e = _norm_eval(item, m.rel(p)) if isinstance(item, dict) else None
+            (m.evals.append(e) if e else m.skipped.append(m.rel(p)))
+    for name, target in (('latency', m.latency), ('pipeline', m.pipeline)):
+        p = root / f'reports/bench/{name}.csv'
+        for r in _read_csv(p):
+            t = _norm_timing(r, m.rel(p))
+            (target.append(t) if t else m.skipped.append(f'{m.rel(p)}:{r["_line"]}'))
+    for cfg_path in sorted((root / 'experiments/runs').glob('*/config.json')):
+        d = _read_json(cfg_path)
+        if isinstance(d, dict):
+            metrics = _read_json(cfg_path.parent / 'metrics.json')
+            m.runs[cfg_path.parent.name] = dict(config=d.get('config', d), sources=d.get('sources', {}),
+                                                derived=d.get('derived', {}), metrics=metrics or {},
+                                                _file=m.rel(cfg_path))
+    for p in sorted((root / 'experiments/ablations/results').glob('*.json')):
+        d = _read_json(p)
+        if isinstance(d, dict):
+            m.ablations[p.stem] = dict(d, _file=m.rel(p))
+    return m

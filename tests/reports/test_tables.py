@@ -1,0 +1,174 @@
+"""`rtmpose tables` on small recorded run data (fixtures/workspace): every cell is measured with its
+provenance or `not measured` with a command, paper values never enter a measured column."""
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rtmpose.errors import Error
+from rtmpose.reports.measured import collect
+from rtmpose.reports.report import build_reports, build_tables
+from rtmpose.reports.tables import CSV_FIELDS, to_csv, to_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+PAPER = str(ROOT / 'reports' / 'paper')
+WS = Path(__file__).parent / 'fixtures' / 'workspace'
+
+
+@pytest.fixture(scope='module')
+def tables():
+    return {t.id: t for t in build_tables(str(WS), PAPER)}
+
+
+def _cell(t, column, **labels):
+    for row in t.rows:
+        if all(row[k].text == v for k, v in labels.items()):
+            return row[column]
+    raise AssertionError(f'{t.id}: no row {labels}')
+
+
+def test_all_twelve_tables_are_built(tables):
+    assert sorted(tables) == [f'table{i:02d}' for i in range(1, 13)]
+
+
+def test_every_cell_is_measured_with_provenance_or_not_measured_with_command(tables):
+    counts = {'measured': 0, 'not measured': 0}
+    for t in tables.values():
+        for _, key, c in t.cells():
+            assert c.kind in ('label', 'measured', 'not measured'), (t.id, key, c.kind)
+            if c.kind == 'measured':
+                p = c.provenance
+                assert p is not None and p.source, (t.id, key)
+                assert p.model or p.run, (t.id, key)
+                counts['measured'] += 1
+            elif c.kind == 'not measured':
+                assert c.command.strip(), (t.id, key)
+                assert c.measured is None
+                counts['not measured'] += 1
+    assert counts['measured'] > 20 and counts['not measured'] > 100
+
+
+def test_csv_has_one_line_per_cell_with_provenance_or_command(tables):
+    for t in tables.values():
+        rows = list(csv.DictReader(io.StringIO(to_csv(t))))
+        assert rows and list(rows[0]) == CSV_FIELDS
+        assert len(rows) == sum(1 for _ in t.cells())
+        for r in rows:
+            if r['status'] == 'measured':
+                assert r['source'] and r['measured'], r
+            elif r['status'] == 'not measured':
+                assert r['command'] and not r['measured'], r
+            else:
+                assert r['status'] == 'label'
+
+
+def test_table1_complexity_comes_from_the_recorded_file(tables):
+    c = _cell(tables['table01'], 'total_gflops', method='SimCC*')
+    assert c.kind == 'measured' and c.measured == pytest.approx(4.027901952)
+    assert c.paper == 4.03 and c.delta == '+0.00'
+    assert 'complexity_tables.json' in c.provenance.source
+    assert _cell(tables['table01'], 'ap', method='Heatmap').kind == 'not measured'
+
+
+def test_accuracy_on_other_data_is_marked_not_comparable(tables):
+    # the ablation AP comes from the synthetic set: shown, but the delta says it is not comparable
+    c = _cell(tables['table03'], 'ap', ablation='kernel size', setting='7x7')
+    assert c.kind == 'measured' and c.measured == pytest.approx(31.0) and c.paper == 73.3
+    assert 'n/c' in c.delta and 'synthetic' in c.delta
+    skipped = _cell(tables['table03'], 'ap', ablation='kernel size', setting='3x3')
+    assert skipped.kind == 'not measured' and 'ablations.grid: paper' in skipped.command
+    assert 'dvc repro ablation@kernel3' in skipped.command
+    extra = _cell(tables['table03'], 'ap', setting='final recipe without the GAU')
+    assert extra.kind == 'not measured' and extra.paper is None and 'ablation@no_gau' in extra.command
+
+
+def test_coco_eval_fills_the_matching_row_only(tables):
+    t4 = tables['table04']
+    hit = _cell(t4, 'ap', method='RTMPose-m', detector='Faster-RCNN', extra_data='AIC(220K)')
+    assert hit.kind == 'measured' and hit.measured == pytest.approx(74.93) and hit.delta == '-0.4'
+    assert 'AP_H_56' in hit.provenance.box_source and hit.provenance.dataset == 'coco'
+    # the COCO-only row and other detectors stay unmeasured
+    assert _cell(t4, 'ap', method='RTMPose-m', detector='Faster-RCNN', extra_data='-').kind == 'not measured'
+    assert _cell(t4, 'ap', method='RTMPose-m', detector='YOLOv3').kind == 'not measured'
+
+
+def test_latency_is_measured_here_and_compared_as_a_ratio(tables):
+    c = _cell(tables['table11'], 'cpu_ms', method='RTMPose-t')
+    assert c.kind == 'measured' and c.measured == pytest.approx(4.10) and c.paper == pytest.approx(3.204)
+    assert c.delta.startswith('x1.28') and 'n/c' in c.delta
+    assert c.provenance.machine == 'Test CPU @ 2.0GHz' and c.provenance.backend.startswith('onnxruntime')
+    assert _cell(tables['table11'], 'gpu_ms', method='RTMPose-t').kind == 'not measured'
+    # the end-to-end row of rtmpose-m must not be taken for the model-only span
+    assert _cell(tables['table11'], 'cpu_ms', method='RTMPose-m', dataset='COCO').measured == pytest.approx(13.2)
+
+
+def test_snapdragon_is_not_measured_and_the_cpu_proxy_is_labelled(tables):
+    t = tables['table10']
+    phone = _cell(t, 'ncnn_ms', method='RTMPose-t')
+    assert phone.kind == 'not measured' and 'Snapdragon' in phone.command and phone.paper == 9.02
+    proxy = _cell(t, 'proxy_ncnn_cpu_ms', method='RTMPose-t')
+    assert proxy.kind == 'measured' and proxy.measured == pytest.approx(4.6) and 'not the phone' in proxy.delta
+    assert 'proxy' in dict(t.columns)['proxy_ncnn_cpu_ms']
+
+
+def test_pipeline_table_uses_pipeline_csv(tables):
+    c = _cell(tables['table12'], 'cpu_ms', method='RTMDet-nano + RTMPose-t')
+    assert c.kind == 'measured' and c.measured == pytest.approx(15.3)
+    assert _cell(tables['table12'], 'mobile_ms', method='RTMDet-nano + RTMPose-t').kind == 'not measured'
+
+
+def test_training_settings_come_from_the_recorded_run(tables):
+    t = tables['table07']
+    lr = _cell(t, 'value', setting='base learning rate')
+    assert lr.kind == 'measured' and lr.measured == 0.004 and lr.delta == '+0.0000'
+    assert lr.provenance.run == 'rtmpose-t_synthetic'
+    assert _cell(t, 'value', setting='EMA decay').measured == 'no EMA (rtmpose-t)'
+    assert _cell(t, 'value', setting='training epochs').delta == 'differs'
+
+
+def test_paper_numbers_never_fill_measured_cells_without_inputs(tmp_path):
+    """An empty workspace: all cells not measured, except Table 7 (labelled package defaults)."""
+    for t in build_tables(str(tmp_path), PAPER):
+        for _, key, c in t.cells():
+            if t.id == 'table07' and c.kind == 'measured':
+                assert 'defaults' in c.provenance.source
+                continue
+            assert c.kind in ('label', 'not measured'), (t.id, key)
+
+
+def test_markdown_marks_each_cell_and_lists_sources(tables):
+    md = to_markdown(tables['table11'])
+    assert 'measured \\| paper \\| delta' in md
+    assert 'not measured [' in md and 'from reports/bench/latency.csv:2' in md
+
+
+def test_build_reports_writes_tables_figures_and_fidelity(tmp_path):
+    ws = tmp_path / 'ws'
+    shutil.copytree(WS, ws)
+    written = build_reports(str(ws), PAPER)
+    for i in range(1, 13):
+        assert (ws / f'reports/tables/table{i:02d}.md').stat().st_size > 200
+        assert (ws / f'reports/tables/table{i:02d}.csv').is_file()
+    for name in ('fig1_speed_accuracy', 'fig3_roadmap'):
+        assert (ws / f'reports/figures/{name}.png').read_bytes()[:4] == b'\x89PNG'
+        assert b'<svg' in (ws / f'reports/figures/{name}.svg').read_bytes()[:2000]
+    fid = (ws / 'reports/fidelity.md').read_text()
+    for topic in ('aic-coco-256x192', 'ground-truth', 'final_layer_kernel_size=1', 'eps 1e-3', 'min(max_x, max_y)',
+                  '-0.5 px', 'opset 11'):
+        assert topic in fid, topic
+    assert len(written) == 12 + 4 + 1
+
+
+def test_unreadable_inputs_are_listed_not_used(tmp_path):
+    (tmp_path / 'reports/eval').mkdir(parents=True)
+    (tmp_path / 'reports/eval/bad.json').write_text(json.dumps({'info': {'model': 'rtmpose-t'}}))
+    m = collect(tmp_path)
+    assert m.evals == [] and m.skipped == ['reports/eval/bad.json']
+
+
+def test_missing_paper_folder_is_a_one_line_error(tmp_path):
+    with pytest.raises(Error, match='paper tables folder not found'):
+        build_tables(str(tmp_path), str(tmp_path / 'nope'))
