@@ -9,6 +9,7 @@ from rtmpose.reports.tables import Cell, Table, compare, label
 COCO_DETS = 'COCO_val2017_detections_AP_H_56_person.json'
 DET_FILES = {'Faster-RCNN': COCO_DETS}        # the detector boxes the paper's COCO numbers use
 NEEDS_COCO = 'needs COCO val2017 and the released checkpoint (not available offline)'
+PHONE = 'a Snapdragon 865 phone with ncnn (4 threads, FP16)'
 
 
 def cmd_eval(model: str, dataset: str = 'coco', boxes: str | None = None, checkpoint: str = 'CHECKPOINT.pth') -> str:
@@ -21,12 +22,17 @@ def cmd_eval(model: str, dataset: str = 'coco', boxes: str | None = None, checkp
 
 
 def cmd_bench(model: str, backend: str, where: str = '') -> str:
-    c = f'rtmpose bench --models {model} --backends {backend} --csv reports/bench/latency.csv'
+    c = f'rtmpose bench --models {model} --backends {backend} --threads 1 --out reports/bench'
+    if not model.startswith('rtmpose'):
+        c = f'rtmpose bench --models --peers {model} --peer-backends {backend} --threads 1 --out reports/bench'
+    if backend == 'ncnn' and where:
+        c += ' --precisions fp16'
     return c + (f'   # on {where}' if where else '')
 
 
 def cmd_pipeline(model: str, backend: str, where: str = '') -> str:
-    c = f'rtmpose bench --pipeline --detector rtmdet-nano --models {model} --backends {backend} --csv reports/bench/pipeline.csv'
+    c = (f'rtmpose demo --bench --random-weights --det-model rtmdet-nano --pose-model {model} --backend {backend} '
+         f'--threads {4 if where == PHONE else 1} --out reports/bench/pipeline.csv')
     return c + (f'   # on {where}' if where else '')
 
 
@@ -287,7 +293,6 @@ def table09(t: PaperTable, m: Measurements) -> Table:
     return out
 
 
-PHONE = 'a Snapdragon 865 phone with ncnn (4 threads, FP16)'
 
 
 def table10(t: PaperTable, m: Measurements) -> Table:
@@ -311,8 +316,8 @@ def table10(t: PaperTable, m: Measurements) -> Table:
     return out
 
 
-PEERS = {'TinyPose': 'tinypose', 'LiteHRNet-30': 'litehrnet-30', 'HRNet-w32+UDP': 'hrnet-w32',
-         'HRNet-w32+DARK': 'hrnet-w32@133', 'HRNet-w48+DARK': 'hrnet-w48-384x288@133'}
+# peers the speed harness times (rtmpose.harness.bench BenchConfig.peers), 17-keypoint versions only
+PEERS = {'TinyPose': 'tinypose-128x96', 'LiteHRNet-30': 'litehrnet-30', 'HRNet-w32+UDP': 'hrnet-w32'}
 GPU = 'a CUDA GPU with TensorRT (paper: GTX 1660 Ti, FP16)'
 
 
@@ -324,19 +329,24 @@ def table11(t: PaperTable, m: Measurements) -> Table:
         model = r.get('model') or PEERS.get(r['method'])
         ds = 'coco' if r['dataset'] == 'COCO' else 'coco-wholebody'
         if model:
-            row['gflops'] = compare(m.model_complexity(model, 'gflops'), r['gflops'],
-                                    'dvc repro complexity complexity-tables', digits=2)
+            g = m.model_complexity(model, 'gflops') or m.bench_gflops(model)
+            row['gflops'] = compare(g, r['gflops'], 'dvc repro complexity complexity-tables' if r.get('model')
+                                    else cmd_bench(model, 'onnxruntime'), digits=2)
         else:
-            row['gflops'] = Cell('not measured', paper=r['gflops'], digits=2, command=no_command('no model id'))
+            row['gflops'] = Cell('not measured', paper=r['gflops'], digits=2,
+                                  command=no_command(f'{r["method"]} (133 keypoints) is not among the harness peers'))
         base = (model or '').split('@')[0]
         e = _eval_for(m, base, ds, 'AP', 'Faster-RCNN') if r.get('model') else None
         row['ap'] = compare(e, r['ap'], cmd_eval(base or r['method'], ds, COCO_DETS) if r.get('model')
                             else no_command(f'{r["method"]} accuracy needs its released weights and COCO'),
                             comparable=_not_coco(e, ds))
         row['cpu_ms'] = compare(m.latency_ms(model or '', 'onnxruntime'), r['cpu_ms'],
-                                cmd_bench(model or r['method'], 'onnxruntime'), digits=3, ratio=True,
+                                cmd_bench(model, 'onnxruntime') if model
+                                else no_command(f'{r["method"]} (133 keypoints) is not among the harness peers'),
+                                digits=3, ratio=True,
                                 comparable=f'this CPU ({m.machine or "see machine"}), paper i7-11700')
-        row['gpu_ms'] = Cell('not measured', paper=r['gpu_ms'], digits=3, command=cmd_bench(model or r['method'], 'tensorrt', GPU))
+        row['gpu_ms'] = Cell('not measured', paper=r['gpu_ms'], digits=3,
+                             command=cmd_bench(model, 'tensorrt', GPU) if model else no_command(f'{r["method"]} is not a harness peer'))
         out.rows.append(row)
     return out
 

@@ -34,7 +34,7 @@ def _save(fig, out_dir: str, name: str) -> list[str]:
 
 def _points(paper: dict[str, PaperTable]) -> list[dict]:
     """Paper points: the spec's published latencies (+ Table 11's HRNet) with their COCO AP."""
-    names = {'tinypose': 'TinyPose', 'litehrnet-30': 'LiteHRNet-30'}
+    names = {'tinypose-128x96': 'TinyPose', 'litehrnet-30': 'LiteHRNet-30'}
     pts = []
     for r in paper['spec_latencies'].rows:
         pts.append(dict(model=r['model'], label=names.get(r['model'], r['model'].replace('rtmpose-', 'RTMPose-')), ap=r['ap'],

@@ -114,17 +114,23 @@ class Measurements:
             src, row = 'reports/complexity_tables.json', self.baselines.get(model)
         if row is None or _float(row.get(key)) is None:
             return None
-        return Value(float(row[key]), Provenance(src, model=model,
-                                                 dataset=f"input {row.get('input', '?')}, K={row.get('num_keypoints', '?')}",
+        return Value(float(row[key]), Provenance(src, model=f"{model} ({row.get('input', '?')}, K={row.get('num_keypoints', '?')})",
                                                  backend='PyTorch (MAC counter)', machine='any'))
 
     def baseline(self, name: str, key: str) -> Value | None:
         row = self.baselines.get(name)
         if row is None or key not in row:
             return None
-        return Value(row[key], Provenance('reports/complexity_tables.json', model=name,
-                                          dataset=f"input {row.get('input', '?')}", backend='PyTorch (MAC counter)',
-                                          machine='any'))
+        return Value(row[key], Provenance('reports/complexity_tables.json', model=f"{name} ({row.get('input', '?')})",
+                                          backend='PyTorch (MAC counter)', machine='any'))
+
+    def bench_gflops(self, model: str) -> Value | None:
+        """GFLOPs the speed harness recorded for a model it timed (peers included)."""
+        for r in self.latency:
+            if r['model'] == model and r.get('gflops') is not None:
+                return Value(r['gflops'], Provenance(f"{r['_file']}:{r['_line']}", model=model,
+                                                     backend='harness MAC counter', machine='any'))
+        return None
 
     # -- accuracy -----------------------------------------------------------------------------------
     def eval_metric(self, model: str, dataset: str, metric: str = 'AP', box_source: str | None = None,
@@ -170,7 +176,7 @@ class Measurements:
             v = r.get(stat)
             if v is not None:
                 detail = ', '.join(x for x in (r['precision'], f"{r['threads']} thr" if r['threads'] else '',
-                                               f"span {r['span']}" if r['span'] else '') if x)
+                                               f"span {r['span']}" if r['span'] else '', r['extra']) if x)
                 hit = Value(v, Provenance(f"{r['_file']}:{r['_line']}", run=r['run'], model=model,
                                           dataset=r.get('input', ''), backend=f"{r['backend']} ({detail})" if detail else r['backend'],
                                           machine=r['machine']))
@@ -225,21 +231,22 @@ def _norm_eval(d: dict, path: str) -> dict | None:
                 machine=str(_first(d, 'machine', 'device', default='')), _file=path)
 
 
-def _norm_timing(r: dict, path: str) -> dict | None:
-    model = _first(r, 'model', 'name', 'model_name')
-    backend = _first(r, 'backend', 'runtime', 'engine')
-    mean = _float(_first(r, 'mean_ms', 'latency_ms', 'mean', 'ms'))
-    if not model or not backend or mean is None:
+def _norm_timing(r: dict, path: str, machine: str) -> dict | None:
+    """A row of reports/bench/latency.csv (`rtmpose bench`) or pipeline.csv (`rtmpose demo --bench`)."""
+    model = _first(r, 'model', 'pose_model', 'name')
+    backend = _first(r, 'backend', 'runtime')
+    mean = _float(_first(r, 'mean_ms', 'latency_ms'))
+    if not model or not backend or mean is None or _first(r, 'status', default='ok') != 'ok':
         return None
+    extra = ', '.join(f'{k} {r[k]}' for k in ('weights', 'boxes', 'people') if r.get(k))
     return dict(model=str(model), backend=str(backend).lower(), mean=mean,
-                median=_float(_first(r, 'median_ms', 'median')), min=_float(_first(r, 'min_ms', 'min')),
-                fps=_float(_first(r, 'fps', 'FPS')),
-                span=str(_first(r, 'span', 'timed_span', 'scope', default='')).lower(),
-                precision=str(_first(r, 'precision', 'dtype', default='')),
-                threads=str(_first(r, 'threads', 'num_threads', default='')),
-                machine=str(_first(r, 'machine', 'cpu', 'device', 'host', default='')),
-                input=str(_first(r, 'input', 'input_size', default='')),
-                run=str(_first(r, 'run', 'run_id', default='')), _file=path, _line=r.get('_line', 0))
+                median=_float(_first(r, 'median_ms')), min=_float(_first(r, 'min_ms')), fps=_float(_first(r, 'fps')),
+                gflops=_float(_first(r, 'gflops')),
+                span=str(_first(r, 'span', default='')).lower().replace('end-to-end', 'e2e'),
+                precision=str(_first(r, 'precision', default='')), threads=str(_first(r, 'threads', default='')),
+                machine=str(_first(r, 'machine', default=machine)),
+                input=str(_first(r, 'input', 'det_input', default='')), extra=extra,
+                run=str(_first(r, 'run', 'export_key', default='')), _file=path, _line=r.get('_line', 0))
 
 
 def collect(root: str | os.PathLike = '.') -> Measurements:
@@ -257,10 +264,14 @@ def collect(root: str | os.PathLike = '.') -> Measurements:
         for item in (d if isinstance(d, list) else [d]):
             e = _norm_eval(item, m.rel(p)) if isinstance(item, dict) else None
             (m.evals.append(e) if e else m.skipped.append(m.rel(p)))
+    bench_machine = _read_json(root / 'reports/bench/machine.json')
+    machine = str(bench_machine.get('cpu', '')) if isinstance(bench_machine, dict) else ''
     for name, target in (('latency', m.latency), ('pipeline', m.pipeline)):
         p = root / f'reports/bench/{name}.csv'
         for r in _read_csv(p):
-            t = _norm_timing(r, m.rel(p))
+            if _first(r, 'status', default='ok') != 'ok':
+                continue  # a backend that could not run here (e.g. TensorRT): its cells stay not measured
+            t = _norm_timing(r, m.rel(p), machine or 'unrecorded (no reports/bench/machine.json)')
             (target.append(t) if t else m.skipped.append(f'{m.rel(p)}:{r["_line"]}'))
     for cfg_path in sorted((root / 'experiments/runs').glob('*/config.json')):
         d = _read_json(cfg_path)

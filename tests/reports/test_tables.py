@@ -172,3 +172,14 @@ def test_unreadable_inputs_are_listed_not_used(tmp_path):
 def test_missing_paper_folder_is_a_one_line_error(tmp_path):
     with pytest.raises(Error, match='paper tables folder not found'):
         build_tables(str(tmp_path), str(tmp_path / 'nope'))
+
+
+def test_harness_rows_fill_peers_and_rows_that_did_not_run_stay_unmeasured(tables):
+    t = tables['table11']
+    tiny = _cell(t, 'cpu_ms', method='TinyPose')
+    assert tiny.kind == 'measured' and tiny.measured == pytest.approx(3.0)
+    assert tiny.provenance.machine == 'Test CPU @ 2.0GHz'          # from reports/bench/machine.json
+    assert _cell(t, 'gflops', method='TinyPose').measured == pytest.approx(0.0811)
+    assert _cell(t, 'cpu_ms', method='LiteHRNet-30').kind == 'not measured'
+    # the TensorRT row has status "not available": no GPU cell may claim it
+    assert _cell(t, 'gpu_ms', method='RTMPose-t').kind == 'not measured'
