@@ -12,12 +12,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-# (max abs output difference, mean keypoint displacement in px). fp32 backends only reorder sums;
-# reduced precision gets ~1e-2 relative error on logits and may flip near-tied argmaxes.
+# (max abs output difference relative to max |PyTorch output|, mean keypoint displacement in px).
+# Relative, so seeded-weight peers with large heatmap values are judged like trained models whose logits
+# are O(1). fp32 backends only reorder sums; reduced precision gets ~1e-2 relative error and may flip
+# near-tied argmaxes.
 TOLERANCES: dict[str, tuple[float, float]] = {
-    'fp32': (1e-3, 0.05),
-    'fp16': (5e-2, 2.0),
-    'bf16': (1e-1, 4.0),
+    'fp32': (1e-4, 0.05),
+    'fp16': (2e-2, 2.0),
+    'bf16': (4e-2, 4.0),
 }
 GATE_SAMPLES = 4
 GATE_SEED = 1234
@@ -27,8 +29,9 @@ GATE_SEED = 1234
 class GateResult:
     passed: bool
     max_abs_diff: float
+    rel_diff: float          # max_abs_diff / reference_scale: what the tolerance applies to
     mean_kpt_px: float
-    tol_max_abs: float
+    tol_rel_diff: float
     tol_mean_px: float
     samples: int
     reference_scale: float   # max |output| of PyTorch: shows the comparison is not between zeros
@@ -38,7 +41,8 @@ class GateResult:
 
     def line(self) -> str:
         state = 'passed' if self.passed else 'FAILED'
-        return (f'accuracy gate {state}: max|diff| {self.max_abs_diff:.3g} (tol {self.tol_max_abs:g}), '
+        return (f'accuracy gate {state}: max|diff| {self.max_abs_diff:.3g} = {self.rel_diff:.3g} of max|output| '
+                f'(tol {self.tol_rel_diff:g}), '
                 f'mean keypoint shift {self.mean_kpt_px:.3g} px (tol {self.tol_mean_px:g})')
 
 
@@ -60,11 +64,13 @@ def check(run: Callable[[np.ndarray], list[np.ndarray]], model: torch.nn.Module,
     got = [np.concatenate([o[k] for o in outs]) for k in range(len(ref))]
     if [g.shape for g in got] != [r.shape for r in ref]:
         tol = tolerance or TOLERANCES[precision]
-        return GateResult(False, float('inf'), float('inf'), tol[0], tol[1], len(x), 0.0)
+        return GateResult(False, float('inf'), float('inf'), float('inf'), tol[0], tol[1], len(x), 0.0)
     max_abs = max(float(np.abs(g.astype(np.float64) - r).max()) for g, r in zip(got, ref))
+    scale = max(float(np.abs(r).max()) for r in ref)
+    rel = max_abs / max(scale, 1e-12)
     k_ref, _ = decode(*ref)
     k_got, _ = decode(*got)
     shift = float(np.linalg.norm(k_got - k_ref, axis=-1).mean())
     tol = tolerance or TOLERANCES[precision]
-    ok = bool(np.isfinite(max_abs) and max_abs <= tol[0] and shift <= tol[1])
-    return GateResult(ok, max_abs, shift, tol[0], tol[1], len(x), max(float(np.abs(r).max()) for r in ref))
+    ok = bool(np.isfinite(rel) and rel <= tol[0] and shift <= tol[1])
+    return GateResult(ok, max_abs, rel, shift, tol[0], tol[1], len(x), scale)

@@ -174,6 +174,8 @@ def _torch(model, threads: int, precision: str, compile: bool) -> Runner:
     net = torch.compile(model) if compile else model
 
     def fn(x):
+        if torch.get_num_threads() != threads:  # a process-wide setting: other runners may have changed it
+            torch.set_num_threads(threads)
         t = torch.from_numpy(np.ascontiguousarray(x))
         if cuda:
             t = t.cuda().half()
