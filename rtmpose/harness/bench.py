@@ -45,6 +45,7 @@ class BenchConfig:
     precisions: list[str] = field(default_factory=lambda: ['fp32'])
     threads: list[int] = field(default_factory=lambda: [1])
     spans: list[str] = field(default_factory=lambda: ['model', 'e2e'])
+    peer_spans: list[str] = field(default_factory=lambda: ['model', 'e2e'])
     warmup: int = 50
     runs: int = 200
     block: int = 10
@@ -57,7 +58,7 @@ class BenchConfig:
     def __post_init__(self):
         if self.warmup < 0 or self.runs < 1 or self.block < 1:
             raise Error('bench: warmup >= 0, runs >= 1 and block >= 1 are required')
-        bad = sorted(set(self.spans) - set(SPANS))
+        bad = sorted((set(self.spans) | set(self.peer_spans)) - set(SPANS))
         if bad:
             raise Error(f'bench: unknown span {bad[0]!r} (known: {", ".join(SPANS)})')
         if any(not isinstance(t, int) or t < 1 for t in self.threads):
@@ -74,6 +75,7 @@ class Condition:
     status: str = 'ok'
     runner: Any = None
     source: Any = None
+    spans: tuple[str, ...] = SPANS
 
     @property
     def name(self) -> str:
@@ -81,7 +83,7 @@ class Condition:
 
 
 # ---------------------------------------------------------------- the end-to-end span
-def test_image(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def bench_image(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A fixed 640x480 BGR frame and a person-sized box in it (content does not change the cost)."""
     from rtmpose.testing import rng_for
     img = rng_for(seed, 'bench-image').integers(0, 256, (480, 640, 3), dtype=np.uint8)
@@ -150,12 +152,13 @@ def describe_machine() -> dict[str, Any]:
 # ---------------------------------------------------------------- the run
 def _conditions(cfg: BenchConfig) -> list[Condition]:
     out = []
-    for models, backends in ((cfg.models, cfg.backends), (cfg.peers, cfg.peer_backends)):
+    for models, backends, spans in ((cfg.models, cfg.backends, cfg.spans),
+                                    (cfg.peers, cfg.peer_backends, cfg.peer_spans)):
         for m in models:
             for b in backends:
                 for p in cfg.precisions:
                     for t in cfg.threads:
-                        out.append(Condition(m, b, p, t))
+                        out.append(Condition(m, b, p, t, spans=tuple(spans)))
     return out
 
 
@@ -190,17 +193,17 @@ def run_bench(cfg: BenchConfig) -> tuple[list[dict[str, Any]], dict[str, float]]
     floor = peak_gflops(threads=1)
     print(f'single-core peak: {floor["peak_gflops"]:.1f} GFLOP/s (MAC convention, {floor["matmul_n"]}^3 matmul, '
           f'best of {floor["repeats"]})')
-    image, bbox = test_image(cfg.seed)
+    image, bbox = bench_image(cfg.seed)
     fns, syncs = {}, {}
     for c in conds:
         if c.runner is None:
             continue
         e2e = TopdownE2E(c.runner, c.source.decode, c.source.input_size, bbox)
         x = e2e.prepare(image).copy()
-        if 'model' in cfg.spans:
+        if 'model' in c.spans:
             fns[(c.name, 'model')] = (lambda r=c.runner, x=x: r(x))
             syncs[(c.name, 'model')] = c.runner.sync
-        if 'e2e' in cfg.spans:
+        if 'e2e' in c.spans:
             fns[(c.name, 'e2e')] = (lambda f=e2e: f(image))
             syncs[(c.name, 'e2e')] = c.runner.sync
     times = time_callables(fns, cfg.warmup, cfg.runs, cfg.block, syncs) if fns else {}
@@ -208,7 +211,7 @@ def run_bench(cfg: BenchConfig) -> tuple[list[dict[str, Any]], dict[str, float]]
     rows = []
     for c in conds:
         gflops, params_m = complexities[c.model]
-        for span in cfg.spans:
+        for span in c.spans:
             row = dict(model=c.model, backend=c.backend, precision=c.precision, threads=c.threads, span=span,
                        status=c.status, gflops=round(gflops, 4), params_m=round(params_m, 3),
                        paper_ort_ms=PAPER_ORT_MS.get(c.model, ''))

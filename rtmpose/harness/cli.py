@@ -13,6 +13,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--precisions', nargs='+')
     p.add_argument('--threads', nargs='+', type=int)
     p.add_argument('--spans', nargs='+', choices=('model', 'e2e'))
+    p.add_argument('--peer-spans', nargs='+', choices=('model', 'e2e'))
     p.add_argument('--warmup', type=int)
     p.add_argument('--runs', type=int)
     p.add_argument('--block', type=int, help='runs per turn when interleaving conditions')
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     values = {}
     if args.params:
         values = dict(section(load_params(args.params), 'bench', args.params))
-    for key in ('models', 'peers', 'backends', 'peer_backends', 'precisions', 'threads', 'spans', 'warmup', 'runs',
+    for key in ('models', 'peers', 'backends', 'peer_backends', 'precisions', 'threads', 'spans', 'peer_spans', 'warmup', 'runs',
                 'block', 'external', 'exports', 'out'):
         v = getattr(args, key)
         if v is not None:

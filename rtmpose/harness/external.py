@@ -26,7 +26,7 @@ def run_external(names: list[str], warmup: int, runs: int, timeout: float = 900)
     python = Path(VENV) / 'bin' / 'python'
     for name in names:
         row = dict(model=name, backend='mediapipe', precision='fp32', threads=1, span='e2e', status='ok',
-                   input='full frame 480x640')
+                   input='full frame')
         if name not in COMPLEXITY:
             row['status'] = f'not run: unknown external peer {name!r}'
         elif not python.is_file():
@@ -45,7 +45,9 @@ def run_external(names: list[str], warmup: int, runs: int, timeout: float = 900)
                 else:
                     data = json.loads(res.stdout.strip().splitlines()[-1])
                     times = np.array(data['times_ms'])
-                    row.update(summarize(times), _times=times, weights=f'mediapipe {data["mediapipe"]} released')
+                    h, w = data['frame_hw']
+                    row.update(summarize(times), _times=times, weights=f'mediapipe {data["mediapipe"]} released',
+                               input=f'full frame {h}x{w} (detector + landmarks)')
             except subprocess.TimeoutExpired:
                 row['status'] = f'not run: worker exceeded {timeout:.0f} s'
             except (ValueError, KeyError) as e:
