@@ -114,8 +114,8 @@ def _divergences(f: dict[str, str]) -> list[tuple[str, str, str, str, str]]:
          'tables 10-12, Fig. 1'),
         ('Gradient clipping',
          'not stated',
-         'spec: clip_grad max_norm 35 in the COCO-only config; the train developer found none in the mmpose 1.3.2 '
-         'RTMPose body configs (see rtmpose.train.config.SOURCES)',
+         'the spec lists clip_grad max_norm 35 for the COCO-only config; rtmpose.train.config.SOURCES records none '
+         'in the mmpose 1.3.2 RTMPose body configs',
          f['train'], 'table 7 (not a column of the paper table)'),
         ('Table 1 baselines',
          'Heatmap / SimCC / SimCC* on ResNet-50 at 256x192',
@@ -129,10 +129,12 @@ def _divergences(f: dict[str, str]) -> list[tuple[str, str, str, str, str]]:
         ('Roadmap ablations',
          'Sec. 3 / Fig. 3 / Table 3 on RTMPose-m, COCO, 210-420 epochs, 8 GPUs',
          'no official ablation configs',
-         'params.yaml `ablations`: RTMPose-t on the embedded synthetic set with a CPU schedule; earlier roadmap steps '
-         'are approximated by switching the final recipe\'s fields (kernel 1, no GAU, feature dim 48, beta 1 without '
-         'label softmax, shared sigma 6.0 as in the SimCC config, no EMA, cosine from epoch 0, single-stage '
-         'augmentation without CoarseDropout); the ResNet SimCC* step cannot be trained by `rtmpose train`',
+         'params.yaml `ablations`: RTMPose-t on the embedded synthetic set with a CPU schedule (input 128x96, sigma '
+         'scaled to (2.45, 2.83), a few epochs); earlier roadmap steps are approximated by switching the final '
+         'recipe\'s fields back (kernel 1, no GAU, feature dim = the flattened map, beta 1 without label softmax, '
+         'one shared sigma = SimCC\'s 6.0 scaled to the input, no EMA, cosine from epoch 0, single-stage '
+         'augmentation without CoarseDropout); the ResNet SimCC* step cannot be trained by `rtmpose train`; '
+         'heatmap pre-training, AIC data and flip-test steps have no variant',
          'tables 2, 3, Fig. 3'),
         ('Table 7 batch size', '1024', '256 per GPU x 8 GPUs (auto_scale_lr base 1024)',
          'batch_size is per process; the resolved total is recorded per run', 'table 7'),
