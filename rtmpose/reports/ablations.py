@@ -67,7 +67,8 @@ def variant_table(params_path: str = 'params.yaml') -> dict[str, dict]:
         _, variants = load_ablations(params_path)
     except Error:
         return {}
-    return {k: dict(roadmap=v.roadmap, table03=v.table03, grids=v.grids, description=v.description)
+    return {k: dict(roadmap=v.roadmap, table03=v.table03, grids=v.grids, description=v.description,
+                    unsupported=v.unsupported)
             for k, v in variants.items()}
 
 

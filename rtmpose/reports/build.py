@@ -107,6 +107,8 @@ def _ablation_cell(m: Measurements, variant: str | None, paper, reason: str = ''
         return Cell('not measured', paper=paper, command=no_command(reason))
     v = m.ablation(variant)
     r = m.ablations.get(variant) or {}
+    if r.get('status') == 'unsupported' or r.get('unsupported'):
+        return Cell('not measured', paper=paper, command=no_command(r.get('reason') or r.get('unsupported')))
     if v is None:
         grid = r.get('grid', 'paper')
         cmd = f'dvc repro ablation@{variant}' if r.get('status') != 'skipped' else \
@@ -218,7 +220,9 @@ def table06(t: PaperTable, m: Measurements) -> Table:
 
 def _recipe(m: Measurements) -> tuple[dict, dict, Provenance]:
     """The resolved training settings: a real run's config.json, else the package defaults (labelled)."""
-    hit = m.run_config(model='rtmpose-m') or (sorted(m.runs.items())[0] if m.runs else None)
+    # ablation runs use the CPU-sized schedule: they are not the recipe of Table 7
+    runs = sorted((k, r) for k, r in m.runs.items() if not k.startswith('ablation-'))
+    hit = next(((k, r) for k, r in runs if r['config'].get('model') == 'rtmpose-m'), runs[0] if runs else None)
     if hit is not None:
         name, r = hit
         cfg = r['config']

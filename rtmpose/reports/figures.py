@@ -81,8 +81,8 @@ def speed_accuracy(paper: dict[str, PaperTable], m: Measurements, out_dir: str) 
         ax.set_title(title, fontsize=10)
         ax.grid(True, which='both', alpha=0.3)
         if n_meas == 0:
-            ax.text(0.02, 0.97, f'measured: none yet (rtmpose bench --backends {backend})', transform=ax.transAxes,
-                    fontsize=8, color='#d62728', va='top')
+            ax.text(0.98, 0.3, f'measured: none yet (rtmpose bench --backends {backend})', transform=ax.transAxes,
+                    fontsize=8, color='#d62728', ha='right')
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], marker='o', color=PAPER_STYLE['color'], ls='', label='paper / spec (RTMPose)'),
                Line2D([], [], marker='o', color='#7f7f7f', ls='', label='paper / spec (peers)'),
@@ -116,8 +116,10 @@ def roadmap_chart(paper: dict[str, PaperTable], m: Measurements, variants: dict[
         v = m.ablation(by_step[r['key']]) if r['key'] in by_step else None
         vals.append(v.value if v else None)
         if v is None:
-            ax2.text(0.01, yi, 'not measured' + (f" (dvc repro ablation@{by_step[r['key']]})" if r['key'] in by_step
-                                                 else ''), va='center', fontsize=7, color='#7f7f7f',
+            name = by_step.get(r['key'])
+            why = ('' if name is None else ' (not trainable by rtmpose train)' if variants[name].get('unsupported')
+                   else f' (dvc repro ablation@{name})')
+            ax2.text(0.01, yi, 'not measured' + why, va='center', fontsize=7, color='#7f7f7f',
                      transform=ax2.get_yaxis_transform())
     got = [(yi, v) for yi, v in zip(y, vals) if v is not None]
     if got:
