@@ -124,8 +124,9 @@ def validate(cfg: TrainConfig, model, meta, device, progress: bool) -> dict[str,
 
 
 def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None,
-          max_iters: int | None = None) -> dict:
-    """Train; returns the final metrics. `max_iters` stops early (tests of the kill/resume path)."""
+          max_iters: int | None = None, on_end=None) -> dict:
+    """Train; returns the final metrics (on rank 0). `max_iters` stops early; `on_end(model, ema, dist)`
+    is called on every rank after the last step (e.g. to compare weights across ranks)."""
     from rtmpose import KLDiscretLoss
     from rtmpose.data.meta import get_meta
     d = D.setup(cfg.device)
@@ -279,6 +280,8 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
                 run.log_metrics({k: v for k, v in row.items() if k != 'epoch' and isinstance(v, (int, float))},
                                 step=epoch)
 
+    if on_end is not None:
+        on_end(model, ema, d)
     final = {}
     if d.main and not stop:
         final_path = os.path.join(out, 'final.pth')

@@ -1,0 +1,111 @@
+"""The training loop on a tiny real configuration: learning, outputs, errors, MLflow."""
+import json
+import os
+
+import pytest
+import torch
+
+from rtmpose.errors import Error
+from rtmpose.train.config import load_config
+from tests.train.conftest import run_cli, tiny_config
+
+
+def _loss_on(model, items, loss_fn):
+    import copy
+    model = copy.deepcopy(model).train()  # batch statistics: running ones lag after a few steps
+    with torch.no_grad():
+        x = torch.stack([it['image'] for it in items])
+        sx, sy = model(x)
+        return float(loss_fn(sx, sy, torch.stack([it['x_labels'] for it in items]),
+                             torch.stack([it['y_labels'] for it in items]),
+                             torch.stack([it['weights'] for it in items])))
+
+
+def test_one_short_epoch_decreases_the_loss(tmp_path, tiny_data):
+    from rtmpose import KLDiscretLoss
+    from rtmpose.data.dataset import TopDownDataset
+    from rtmpose.data.prepared import prepared_split
+    from rtmpose.train import trainer
+    # one epoch of 9 steps over the handful of people (repeated 4x), mild augmentation, flat lr
+    mild = {'rotate_factor': 0.0, 'dropout_prob': 0.0, 'half_body_prob': 0.0, 'scale_factor': [0.9, 1.1]}
+    cfg = load_config(experiment=tiny_config(tmp_path, tiny_data, epochs=1, ema=False, warmup_iters=2, base_lr=1e-3,
+                                             cosine_begin_epoch=1, batch_size=8, repeat=4, augment=mild,
+                                             val_interval=5))
+    seen = {}
+    trainer.train(cfg, resume=False, progress=False,
+                  on_end=lambda model, ema, d: seen.update(model=model))
+    from rtmpose.data.meta import get_meta
+    trainer.seed_everything(cfg.seed, 0)  # the same initial weights as the trainer drew
+    fresh = trainer.build(cfg, get_meta('synthetic'), torch.device('cpu'))
+    ann, root = prepared_split(tiny_data, 'train')
+    ds = TopDownDataset(ann, root, fresh.codec(), 'synthetic', train=False)
+    items = [ds[i] for i in range(len(ds))]
+    loss_fn = KLDiscretLoss()
+    before, after = _loss_on(fresh, items, loss_fn), _loss_on(seen['model'], items, loss_fn)
+    assert after < before * 0.97, (before, after)
+    out = cfg.out_dir
+    for name in ('config.json', 'last.pth', 'final.pth', 'log.csv', 'metrics.json', 'curve.png'):
+        assert os.path.isfile(os.path.join(out, name)), name
+    conf = json.load(open(os.path.join(out, 'config.json')))
+    assert conf['config']['model'] == 'rtmpose-t' and 'rtmpose-m_8xb256-420e_coco' in conf['sources']['base_lr']
+
+
+def test_set_overrides_and_unknown_setting(tmp_path, tiny_data):
+    path = tiny_config(tmp_path, tiny_data)
+    cfg = load_config(experiment=path, sets=['model_overrides.use_gau=false', 'loss_beta=5', 'epochs=3'])
+    assert cfg.model_overrides['use_gau'] is False and cfg.model_overrides['input_size'] == [64, 64]
+    assert cfg.loss_beta == 5 and cfg.epochs == 3
+    with pytest.raises(Error, match="unknown setting 'lr'"):
+        load_config(experiment=path, sets=['lr=1'])
+
+
+def test_checkpoint_of_another_size_is_a_one_line_error(tmp_path, tiny_data):
+    from rtmpose import build_model
+    ck = tmp_path / 's.pth'
+    torch.save({'state_dict': build_model('rtmpose-s').state_dict()}, ck)
+    r = run_cli(['train', '-c', tiny_config(tmp_path, tiny_data), '--set', f'init_checkpoint={ck}', '--no-progress'])
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'another model size' in lines[0] and 'Traceback' not in r.stderr
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(b'not a checkpoint at all')
+    r = run_cli(['train', '-c', tiny_config(tmp_path, tiny_data), '--set', f'init_backbone={bad}', '--no-progress'])
+    assert r.returncode == 2 and 'not a readable PyTorch checkpoint' in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_last_checkpoint_is_a_one_line_error(tmp_path, tiny_data):
+    path = tiny_config(tmp_path, tiny_data, name='corrupt')
+    last = tmp_path / 'runs' / 'corrupt' / 'last.pth'
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b'\x00' * 100)
+    r = run_cli(['train', '-c', path, '--no-progress'])
+    assert r.returncode == 2 and str(last) in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_mlflow_training_goes_on(tmp_path, tiny_data):
+    path = tiny_config(tmp_path, tiny_data, name='nomlflow', epochs=1)
+    r = run_cli(['train', '-c', path, '--no-progress'],
+                env={'RTMPOSE_NO_MLFLOW': '0', 'MLFLOW_TRACKING_URI': 'http://127.0.0.1:9'})
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count('MLflow tracking disabled') == 1
+    assert os.path.isfile(tmp_path / 'runs' / 'nomlflow' / 'final.pth')
+
+
+@pytest.mark.slow  # MLflow's SQLite schema set-up alone takes ~30 s here
+def test_mlflow_records_the_run(tmp_path, tiny_data):
+    pytest.importorskip('mlflow')
+    db = tmp_path / 'mlflow.db'
+    path = tiny_config(tmp_path, tiny_data, name='tracked', epochs=1)
+    r = run_cli(['train', '-c', path, '--no-progress'],
+                env={'RTMPOSE_NO_MLFLOW': '0', 'MLFLOW_TRACKING_URI': f'sqlite:///{db}'})
+    assert r.returncode == 0, r.stderr
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(tracking_uri=f'sqlite:///{db}')
+    exp = client.get_experiment_by_name('train')
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.data.params['model'] == 'rtmpose-t' and run.data.params['loss_beta'] == '10.0'
+    assert 'loss' in run.data.metrics and 'AP' in run.data.metrics and 'final/AP' in run.data.metrics
+    assert run.data.tags['checkpoint'].endswith('final.pth') and run.data.tags['git_revision']
+    hist = client.get_metric_history(run.info.run_id, 'loss')
+    assert [m.step for m in hist] == [1]
