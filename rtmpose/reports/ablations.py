@@ -28,7 +28,7 @@ class Variant:
     sets: list = field(default_factory=list)     # train --set KEY=VALUE overrides
     grids: list = field(default_factory=lambda: ['paper'])
     roadmap: str | None = None                   # reports/paper/table02.yaml row key
-    table03: str | None = None                   # reports/paper/table03.yaml row key
+    table03: str | list | None = None            # reports/paper/table03.yaml row key(s)
     unsupported: str | None = None               # why the suite cannot train it (kept visible in the tables)
     description: str = ''
 

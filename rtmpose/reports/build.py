@@ -132,7 +132,11 @@ def table02(t: PaperTable, m: Measurements, variants: dict[str, dict]) -> Table:
 
 
 def table03(t: PaperTable, m: Measurements, variants: dict[str, dict]) -> Table:
-    by_key = {v.get('table03'): name for name, v in variants.items() if v.get('table03')}
+    by_key = {}
+    for name, v in variants.items():
+        keys = v.get('table03') or []
+        for k in [keys] if isinstance(keys, str) else keys:
+            by_key[k] = name
     out = _new(t, notes=['Measured AP from the ablation grid on the embedded data set (short schedule).'])
     for r in t.rows:
         row = {'ablation': label(r['ablation']), 'setting': label(r['setting'])}

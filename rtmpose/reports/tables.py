@@ -73,7 +73,8 @@ def compare(value: Value | None, paper, command: str, digits: int = 1, comparabl
         d = round(mn - pn, digits) + 0.0  # no '-0.0'
         delta = f'{d:+.{digits}f}'
     if comparable is not True and delta:
-        delta = f'{delta} (n/c: {comparable})'
+        # a ratio of latencies on two machines still informs; a difference of APs on two data sets does not
+        delta = f'{delta} (n/c: {comparable})' if ratio else f'n/c: {comparable}'
     return Cell('measured', measured=m, paper=p, delta=delta, provenance=value.provenance, note=note, digits=digits)
 
 

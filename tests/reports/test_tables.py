@@ -183,3 +183,9 @@ def test_harness_rows_fill_peers_and_rows_that_did_not_run_stay_unmeasured(table
     assert _cell(t, 'cpu_ms', method='LiteHRNet-30').kind == 'not measured'
     # the TensorRT row has status "not available": no GPU cell may claim it
     assert _cell(t, 'gpu_ms', method='RTMPose-t').kind == 'not measured'
+
+
+def test_one_run_can_fill_several_paper_rows(tables):
+    # the final recipe is both the 7x7-kernel row and the 1/tau = 10 row of Table 3
+    c = _cell(tables['table03'], 'ap', ablation='1/tau', setting='10')
+    assert c.kind == 'measured' and c.provenance.run == 'ablation-final'
