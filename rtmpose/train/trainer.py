@@ -159,6 +159,7 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
                'num_train_instances': len(train_set), 'num_keypoints': meta.num_keypoints}
 
     epoch, skip, it, rows, best = 0, 0, 0, [], None
+    partial = [0.0, 0.0]  # this rank's loss sum and count in the running epoch, for mid-epoch resume
     if resume and os.path.isfile(last_path):
         ck = read_checkpoint(last_path)
         if not isinstance(ck, dict) or 'model' not in ck or 'config' not in ck:
@@ -181,13 +182,14 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
         if len(states) != d.world_size:
             raise Error(f'{last_path}: saved by {len(states)} processes, now {d.world_size}')
         set_rng_state(states[d.rank])
+        partial[:] = list(states[d.rank].get('partial_loss', [0.0, 0.0]))
         log(d, f'resumed from {last_path} at epoch {epoch + 1}, iteration {it}')
     elif d.main:
         os.makedirs(out, exist_ok=True)
     D.barrier(d)
 
     def save(path: str, epoch_: int, skip_: int) -> None:
-        states = D.all_gather_object(d, rng_state())
+        states = D.all_gather_object(d, {**rng_state(), 'partial_loss': list(partial) if skip_ else [0.0, 0.0]})
         if not d.main:
             return
         infer = (ema.module if ema is not None else model).state_dict()
@@ -213,7 +215,7 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
         sampler.set_epoch(epoch, skip * cfg.batch_size)
         loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers,
                             collate_fn=collate, drop_last=drop_last, pin_memory=device.type == 'cuda')
-        t0, loss_sum, n = time.time(), torch.zeros(2, dtype=torch.float64), 0
+        t0, loss_sum = time.time(), torch.tensor(partial if skip else [0.0, 0.0], dtype=torch.float64)
         bar = tqdm(loader, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (progress and d.main),
                    leave=False, initial=skip, total=ipe)
         for i, batch in enumerate(bar, start=skip):
@@ -242,7 +244,7 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
                 ema.update(model)
             it += 1
             loss_sum += torch.tensor([loss.item(), 1.0], dtype=torch.float64)
-            n += 1
+            partial[:] = loss_sum.tolist()
             bar.set_postfix(loss=f'{loss.item():.4f}', lr=f'{lr:.2e}')
             if cfg.checkpoint_every_iters and it % cfg.checkpoint_every_iters == 0 and i + 1 < ipe:
                 save(last_path, epoch, i + 1)
