@@ -269,6 +269,10 @@ def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
     return buf.getvalue()
 
 
+def _pct(v) -> str:
+    return f'{100 * v:.1f}' if isinstance(v, float) else ''
+
+
 def summary_markdown(rows, ratio_rows, floor, machine, cfg) -> str:
     lines = ['# Speed benchmark', '',
              f'Machine: {machine["cpu"]}, {machine["logical_cores"]} logical cores; onnxruntime '
@@ -283,7 +287,7 @@ def summary_markdown(rows, ratio_rows, floor, machine, cfg) -> str:
         if '_times' in r:
             lines.append(f'| {r["model"]} | {r["backend"]} | {r["precision"]} | {r["threads"]} | {r["span"]} | ok | '
                          f'{r["mean_ms"]:.2f} | {r["median_ms"]:.2f} | {r["p90_ms"]:.2f} | {r["fps"]:.1f} | '
-                         f'{100 * r["fraction_of_peak"]:.1f} | {r.get("paper_ort_ms", "")} |')
+                         f'{_pct(r.get("fraction_of_peak"))} | {r.get("paper_ort_ms", "")} |')
         else:
             lines.append(f'| {r["model"]} | {r["backend"]} | {r["precision"]} | {r["threads"]} | {r["span"]} | '
                          f'{r["status"]} | | | | | | {r.get("paper_ort_ms", "")} |')
