@@ -178,7 +178,8 @@ class Measurements:
                 detail = ', '.join(x for x in (r['precision'], f"{r['threads']} thr" if r['threads'] else '',
                                                f"span {r['span']}" if r['span'] else '', r['extra']) if x)
                 hit = Value(v, Provenance(f"{r['_file']}:{r['_line']}", run=r['run'], model=model,
-                                          dataset=r.get('input', ''), backend=f"{r['backend']} ({detail})" if detail else r['backend'],
+                                          dataset=f"input {r['input']}" if r.get('input') else '',
+                                          backend=f"{r['backend']} ({detail})" if detail else r['backend'],
                                           machine=r['machine']))
         return hit
 
@@ -239,13 +240,15 @@ def _norm_timing(r: dict, path: str, machine: str) -> dict | None:
     if not model or not backend or mean is None or _first(r, 'status', default='ok') != 'ok':
         return None
     extra = ', '.join(f'{k} {r[k]}' for k in ('weights', 'boxes', 'people') if r.get(k))
+    if r.get('det_model'):  # pipeline rows: the detector and its input are part of what was timed
+        extra = f"detector {r['det_model']} {r.get('det_input', '')}, " + extra
     return dict(model=str(model), backend=str(backend).lower(), mean=mean,
                 median=_float(_first(r, 'median_ms')), min=_float(_first(r, 'min_ms')), fps=_float(_first(r, 'fps')),
                 gflops=_float(_first(r, 'gflops')),
                 span=str(_first(r, 'span', default='')).lower().replace('end-to-end', 'e2e'),
                 precision=str(_first(r, 'precision', default='')), threads=str(_first(r, 'threads', default='')),
                 machine=str(_first(r, 'machine', default=machine)),
-                input=str(_first(r, 'input', 'det_input', default='')), extra=extra,
+                input=str(_first(r, 'input', default='')), extra=extra,
                 run=str(_first(r, 'run', 'export_key', default='')), _file=path, _line=r.get('_line', 0))
 
 

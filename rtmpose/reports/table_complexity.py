@@ -1,5 +1,6 @@
-"""Complexity of the models the tables need beyond `rtmpose info`: the Table 1 baselines and RTMPose
-variants with other keypoint counts / input sizes (WholeBody 133, CrowdPose 14, AP-10K/MPII 256x256)."""
+"""Complexity of the models the tables need beyond `rtmpose info`: the Table 1 baselines, RTMPose
+variants with other keypoint counts / input sizes (WholeBody 133, CrowdPose 14, AP-10K/MPII 256x256) and
+the RTMDet-nano person detector."""
 from __future__ import annotations
 
 import torch
@@ -47,5 +48,16 @@ def variant_complexity() -> dict[str, dict]:
     return out
 
 
+def detector_complexity() -> dict[str, dict]:
+    """RTMDet-nano at its person-pipeline test scale (Tables 5 and 12 add it to the pose model)."""
+    from rtmpose.complexity import complexity
+    from rtmpose.models.rtmdet import build_detector
+    m = build_detector('rtmdet-nano')
+    s = m.config.input_size
+    c = complexity(m, (1, 3, s, s))
+    return {'rtmdet-nano': dict(model='rtmdet-nano', input=f'{s}x{s}', num_keypoints='n/a', params=c.params,
+                                params_m=round(c.params_m, 3), gflops=round(c.gflops, 4))}
+
+
 def table_complexity() -> dict[str, dict]:
-    return {**baseline_complexity(), **variant_complexity()}
+    return {**baseline_complexity(), **variant_complexity(), **detector_complexity()}
