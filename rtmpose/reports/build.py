@@ -240,6 +240,25 @@ def _recipe(m: Measurements) -> tuple[dict, dict, Provenance]:
                                model=cfg['model'], dataset=cfg['dataset'])
 
 
+def _setting_delta(key: str, cfg: dict, derived: dict) -> str:
+    """Compare a setting with the paper's value for this model size (the paper's cells are per size)."""
+    size = str(cfg.get('model', '')).replace('rtmpose-', '')[:1]
+    if key == 'weight_decay':
+        want = 0.0 if size in ('t', 's') else 0.05
+        return 'same' if cfg.get('weight_decay') == want else f'differs (paper {want} for RTMPose-{size})'
+    if key == 'ema':
+        want = size != 't'
+        return 'same' if bool(cfg.get('ema')) == want else f'differs (paper: {"EMA" if want else "no EMA"} for RTMPose-{size})'
+    if key == 'epochs':
+        return 'same (fine-tune)' if cfg.get('epochs') == 420 else f"differs ({cfg.get('epochs')} vs 420 fine-tune)"
+    if key == 'batch_size':
+        total = derived.get('total_batch')
+        if total:
+            return 'same' if total == 1024 else f'differs (total {total} vs 1024)'
+        return 'same per GPU (256 x 8 GPUs = 1024)' if cfg.get('batch_size') == 256 else 'differs'
+    return ''
+
+
 def table07(t: PaperTable, m: Measurements) -> Table:
     out = _new(t, notes=['Measured = the resolved training configuration of a run (or the package defaults, '
                          'labelled); batch size is per process x processes.'])
@@ -266,8 +285,10 @@ def table07(t: PaperTable, m: Measurements) -> Table:
             'ema': f"{1 - cfg['ema_momentum']:.4f} ({size})" if cfg.get('ema') else f'no EMA ({size})',
             'epochs': cfg.get('epochs'),
         }[k]
-        row['value'] = compare(Value(val, prov), r['value'], '', digits=4,
-                               note='optimizer fixed in rtmpose.train.optim' if k == 'optimizer' else '')
+        cell = compare(Value(val, prov), r['value'], '', digits=4,
+                       note='optimizer fixed in rtmpose.train.optim' if k == 'optimizer' else '')
+        cell.delta = _setting_delta(k, cfg, derived) or cell.delta
+        row['value'] = cell
         out.rows.append(row)
     return out
 
