@@ -165,23 +165,23 @@ class Measurements:
 
     # -- speed --------------------------------------------------------------------------------------
     def latency_ms(self, model: str, backend: str, span: str = 'model', stat: str = 'mean',
-                   table: str = 'latency') -> Value | None:
-        rows = self.latency if table == 'latency' else self.pipeline
-        hit = None
-        for r in rows:
-            if r['model'] != model or r['backend'] != backend.lower():
-                continue
-            if r['span'] and span and r['span'] != span:
-                continue
-            v = r.get(stat)
-            if v is not None:
-                detail = ', '.join(x for x in (r['precision'], f"{r['threads']} thr" if r['threads'] else '',
-                                               f"span {r['span']}" if r['span'] else '', r['extra']) if x)
-                hit = Value(v, Provenance(f"{r['_file']}:{r['_line']}", run=r['run'], model=model,
-                                          dataset=f"input {r['input']}" if r.get('input') else '',
-                                          backend=f"{r['backend']} ({detail})" if detail else r['backend'],
-                                          machine=r['machine']))
-        return hit
+                   table: str = 'latency', precision: str | None = None) -> Value | None:
+        """A timing row for (model, backend, span): 1-thread rows first (the paper's CPU protocol), and rows
+        of `precision` when there are any."""
+        rows = [r for r in (self.latency if table == 'latency' else self.pipeline)
+                if r['model'] == model and r['backend'] == backend.lower()
+                and not (r['span'] and span and r['span'] != span) and r.get(stat) is not None]
+        if precision is not None and any(r['precision'] == precision for r in rows):
+            rows = [r for r in rows if r['precision'] == precision]
+        if not rows:
+            return None
+        r = sorted(rows, key=lambda r: r['threads'] == '1')[-1]
+        detail = ', '.join(x for x in (r['precision'], f"{r['threads']} thr" if r['threads'] else '',
+                                       f"span {r['span']}" if r['span'] else '', r['extra']) if x)
+        return Value(r[stat], Provenance(f"{r['_file']}:{r['_line']}", run=r['run'], model=model,
+                                         dataset=f"input {r['input']}" if r.get('input') else '',
+                                         backend=f"{r['backend']} ({detail})" if detail else r['backend'],
+                                         machine=r['machine']))
 
     def backends(self, table: str = 'latency') -> list[str]:
         rows = self.latency if table == 'latency' else self.pipeline

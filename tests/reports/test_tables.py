@@ -110,7 +110,8 @@ def test_snapdragon_is_not_measured_and_the_cpu_proxy_is_labelled(tables):
     phone = _cell(t, 'ncnn_ms', method='RTMPose-t')
     assert phone.kind == 'not measured' and 'Snapdragon' in phone.command and phone.paper == 9.02
     proxy = _cell(t, 'proxy_ncnn_cpu_ms', method='RTMPose-t')
-    assert proxy.kind == 'measured' and proxy.measured == pytest.approx(4.6) and 'not the phone' in proxy.delta
+    assert proxy.kind == 'measured' and proxy.measured == pytest.approx(4.6) and proxy.paper is None
+    assert 'not comparable with the phone' in proxy.note
     assert 'proxy' in dict(t.columns)['proxy_ncnn_cpu_ms']
 
 
