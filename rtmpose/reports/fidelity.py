@@ -2,7 +2,6 @@
 one each table used. Suite defaults are read from the code (not restated), so the report follows it."""
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections import defaultdict
 
