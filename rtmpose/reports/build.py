@@ -121,7 +121,7 @@ def _ablation_cell(m: Measurements, variant: str | None, paper, reason: str = ''
 
 def table02(t: PaperTable, m: Measurements, variants: dict[str, dict]) -> Table:
     by_step = {v.get('roadmap'): name for name, v in variants.items() if v.get('roadmap')}
-    out = _new(t, notes=['Measured AP comes from the roadmap ablation grid (experiments/ablations/variants.yaml), '
+    out = _new(t, notes=['Measured AP comes from the roadmap ablation grid (params.yaml `ablations`), '
                          'each variant trained with the short embedded schedule: compare the ordering of '
                          'steps, not the absolute AP.'])
     for r in t.rows:
@@ -181,9 +181,9 @@ def table05(t: PaperTable, m: Measurements) -> Table:
             v = m.model_complexity(model, 'gflops')
             det = m.model_complexity('rtmdet-nano', 'gflops')
             if v is not None and det is not None:
-                v = Value(v.value + det.value, Provenance(v.provenance.source, model=f'rtmdet-nano + {model}',
-                                                          dataset='pose 256x192 + det 320x320', backend=v.provenance.backend,
-                                                          machine='any'))
+                v = Value(v.value + det.value, Provenance(f'{v.provenance.source} + {det.provenance.source}',
+                                                          model=f'rtmdet-nano 320x320 + {model} 256x192',
+                                                          backend=v.provenance.backend, machine='any'))
                 row['gflops'] = compare(v, r['gflops'], 'dvc repro complexity', digits=2)
             else:
                 row['gflops'] = compare(v, r['gflops'], 'dvc repro complexity', digits=2,
