@@ -118,7 +118,8 @@ def roadmap_chart(paper: dict[str, PaperTable], m: Measurements, variants: dict[
         if v is None:
             name = by_step.get(r['key'])
             why = ('' if name is None else ' (not trainable by rtmpose train)' if variants[name].get('unsupported')
-                   else f' (dvc repro ablation@{name})')
+                   else f' (ablations.grid: paper; dvc repro ablation@{name})'
+                   if 'default' not in (variants[name].get('grids') or []) else f' (dvc repro ablation@{name})')
             ax2.text(0.01, yi, 'not measured' + why, va='center', fontsize=7, color='#7f7f7f',
                      transform=ax2.get_yaxis_transform())
     got = [(yi, v) for yi, v in zip(y, vals) if v is not None]
