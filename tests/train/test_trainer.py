@@ -109,3 +109,17 @@ def test_mlflow_records_the_run(tmp_path, tiny_data):
     assert run.data.tags['checkpoint'].endswith('final.pth') and run.data.tags['git_revision']
     hist = client.get_metric_history(run.info.run_id, 'loss')
     assert [m.step for m in hist] == [1]
+
+
+def test_every_experiment_file_resolves():
+    import glob
+    from tests.train.conftest import REPO
+    files = sorted(glob.glob(os.path.join(REPO, 'experiments', 'rtmpose-*.yaml')))
+    assert len(files) >= 12
+    for f in files:
+        cfg = load_config(experiment=f)
+        assert cfg.name == os.path.basename(f)[:-5], f
+    t = load_config(experiment=os.path.join(REPO, 'experiments', 'rtmpose-t_coco-256x192.yaml'))
+    assert (t.weight_decay, t.ema, t.clip_grad, t.base_lr) == (0.0, False, None, 4e-3)
+    aic = load_config(experiment=os.path.join(REPO, 'experiments', 'rtmpose-m_aic-coco-256x192.yaml'))
+    assert aic.repeat == 3 and aic.extra_train[0]['keypoint_mapping'] == 'aic_to_coco'
