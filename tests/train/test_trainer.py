@@ -123,3 +123,12 @@ def test_every_experiment_file_resolves():
     assert (t.weight_decay, t.ema, t.clip_grad, t.base_lr) == (0.0, False, None, 4e-3)
     aic = load_config(experiment=os.path.join(REPO, 'experiments', 'rtmpose-m_aic-coco-256x192.yaml'))
     assert aic.repeat == 3 and aic.extra_train[0]['keypoint_mapping'] == 'aic_to_coco'
+
+
+@pytest.mark.gpu
+def test_amp_and_cuda_path(tmp_path, tiny_data):
+    from rtmpose.train import trainer
+    cfg = load_config(experiment=tiny_config(tmp_path, tiny_data, name='gpu', epochs=1, device='cuda', amp=True))
+    final = trainer.train(cfg, resume=False, progress=False)
+    assert final['final_loss'] == final['final_loss']  # finite
+    assert json.load(open(os.path.join(cfg.out_dir, 'config.json')))['derived']['amp'] is True
