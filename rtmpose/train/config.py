@@ -93,8 +93,9 @@ class TrainConfig:
 # Where each setting comes from. Printed into the run's config.json and MLflow.
 SOURCES = {
     'epochs': f'max_epochs=420 ({_M}); paper: 420 epochs',
-    'stage2_epochs': f'stage2_num_epochs=30, mmdet.PipelineSwitchHook at max_epochs-30 ({_M})',
-    'batch_size': f'train_dataloader.batch_size=256 on 8 GPUs ({_M}); paper: 256 x 8',
+    'stage2_epochs': f'stage2_num_epochs=30, mmdet.PipelineSwitchHook at max_epochs-30 ({_M}); paper Sec. 3.4: '
+                     '180 strong + 30 weak epochs in the 210-epoch study',
+    'batch_size': f'train_dataloader.batch_size=256 on 8 GPUs = 2048 ({_M}); paper Table 7: batch size 1024',
     'base_lr': f'AdamW lr=4e-3 ({_M}); CrowdPose 5e-4 (crowdpose/rtmpose-m_8xb64-210e_crowdpose-256x192.py)',
     'weight_decay': f'0.05 for m/l ({_M}), 0.0 for t/s (coco/rtmpose-t|s_8xb256-420e_coco-256x192.py)',
     'norm_decay_mult': f'paramwise_cfg norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate ({_M}); '
@@ -109,7 +110,10 @@ SOURCES = {
     'clip_grad': 'none in mmpose 1.3.2 RTMPose body configs (COCO-only and AIC+COCO alike); set it per '
                  'experiment if a config you follow has optim_wrapper.clip_grad (e.g. max_norm=35)',
     'ema': f'EMAHook ExpMomentumEMA momentum=0.0002 gamma=2000 update_buffers=True ({_M}); '
-           'commented out for RTMPose-t (coco/rtmpose-t_8xb256-420e_coco-256x192.py)',
+           'commented out for RTMPose-t (coco/rtmpose-t_8xb256-420e_coco-256x192.py); paper Table 7: '
+           'EMA decay 0.9998 for s/m/l, none for t',
+    'init_backbone': f'backbone init_cfg Pretrained prefix backbone. cspnext-*_udp-aic-coco_210e ({_M}); '
+                     'paper Sec. 4.1: heatmap-based (UDP) pre-training with the same strategy, 210 epochs',
     'loss_beta': f'KLDiscretLoss beta=10, label_softmax=True ({_M}); paper: temperature tau',
     'seed': f'randomness seed=21 ({_M})',
     'val_interval': f'train_cfg val_interval=10 ({_M})',
