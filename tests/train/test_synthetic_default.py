@@ -6,11 +6,11 @@ import pytest
 
 from tests.train.conftest import REPO, run_cli
 
-# measured: see the report / README (synthetic val AP of the params.yaml schedule); held with a margin
-MIN_AP = float(os.environ.get('RTMPOSE_MIN_SYNTHETIC_AP', '0.05'))
+# measured 0.349 AP (EMA weights, flip test, GT boxes) after 30 epochs, 496 s on 2 shared CPU cores; margin kept
+MIN_AP = float(os.environ.get('RTMPOSE_MIN_SYNTHETIC_AP', '0.2'))
 
 
-@pytest.mark.slow  # the full short schedule: ~10-15 minutes on 2 CPU cores
+@pytest.mark.slow  # the full short schedule: ~8-15 minutes on 2 CPU cores
 def test_params_schedule_reaches_nontrivial_ap(tmp_path):
     from rtmpose.data.synthetic import make_synthetic
     from rtmpose.params import load_params, section
