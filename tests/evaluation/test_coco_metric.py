@@ -93,6 +93,7 @@ def _split_wholebody(gt: dict) -> dict:
     return out
 
 
+@pytest.mark.filterwarnings('ignore:.*_score.* not found:UserWarning')  # mmpose writes only 'score' too
 def test_wholebody_parts_equal_xtcocotools():
     xt = pytest.importorskip('xtcocotools.cocoeval')
     from xtcocotools.coco import COCO
