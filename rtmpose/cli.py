@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from rtmpose.errors import Error
@@ -21,23 +20,16 @@ COMMANDS = {
     'export': ('rtmpose.deploy.cli', 'export a model to a deployment backend and check its accuracy'),
     'bench': ('rtmpose.harness.cli', 'time models and backends with the paper protocol'),
     'demo': ('rtmpose.inference.cli', 'run the detector + pose pipeline on images or video'),
+    'ablate': ('rtmpose.commands.ablate', 'train and evaluate one roadmap ablation variant of params.yaml'),
     'tables': ('rtmpose.reports.cli', 'rebuild the paper tables and figures from measured results'),
 }
 
 
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='rtmpose', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog='rtmpose', description='RTMPose: models, data, training, evaluation, '
+                                     'deployment, the speed harness and the paper tables.')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for name, (module, help_text) in COMMANDS.items():
-        if not _available(module):
-            continue
         p = sub.add_parser(name, help=help_text, description=help_text)
         importlib.import_module(module).configure(p)
         p.set_defaults(_module=module)

@@ -12,10 +12,11 @@ from rtmpose.errors import Error
 T = TypeVar('T')
 
 
-def load_params(path: str | os.PathLike = 'params.yaml') -> dict[str, Any]:
+def read_yaml_mapping(path: str | os.PathLike, what: str = 'parameters file') -> dict[str, Any]:
+    """A YAML file whose top level is a mapping, or a one-line Error naming the file."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise Error(f'{path}: parameters file not found')
+        raise Error(f'{path}: {what} not found')
     try:
         with open(path) as f:
             data = yaml.safe_load(f) or {}
@@ -24,6 +25,10 @@ def load_params(path: str | os.PathLike = 'params.yaml') -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Error(f'{path}: expected a mapping at the top level')
     return data
+
+
+def load_params(path: str | os.PathLike = 'params.yaml') -> dict[str, Any]:
+    return read_yaml_mapping(path, 'parameters file')
 
 
 def section(params: dict[str, Any], dotted: str, path: str = 'params.yaml') -> Any:

@@ -3,7 +3,7 @@
 Each variant is a list of `rtmpose train --set` overrides on the base experiment file, plus the paper rows
 it reproduces (`roadmap`: a table02 row key; `table03`: a table03 row key) and the grids it belongs to.
 `ablations.grid` picks the grid: `default` (small, minutes on a CPU) or `paper` (every variant). One DVC
-stage per variant (`ablation@<name>`) runs `rtmpose tables --run-ablation <name>`: train, evaluate, tag the
+stage per variant (`ablation@<name>`) runs `rtmpose ablate <name>`: train, evaluate, tag the
 MLflow runs with the roadmap step, and write experiments/ablations/results/<name>.json atomically. A variant
 outside the chosen grid writes a `skipped` record, so the table says how to run it.
 """

@@ -2,7 +2,6 @@
 
     rtmpose tables                           # reports/tables/table01..12.{md,csv}, figures, fidelity.md
     rtmpose tables --complexity-json PATH    # measure the Table 1 baselines / RTMPose variants first
-    rtmpose tables --run-ablation NAME       # one roadmap ablation variant (the DVC stage ablation@NAME)
 """
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--no-figures', action='store_true', help='tables only')
     p.add_argument('--complexity-json', metavar='PATH',
                    help='only measure the Table 1 baselines and RTMPose variants and write them here')
-    p.add_argument('--run-ablation', metavar='NAME', help='only run one ablation variant of params.yaml')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,12 +30,6 @@ def run(args: argparse.Namespace) -> int:
             g = v.get('total_gflops', v.get('gflops'))
             p = v.get('total_params_m', v.get('params_m'))
             print(f'{k:<26} {v["input"]:>8} {g:8.3f} GFLOPs {p:8.3f} M params')
-        return 0
-    if args.run_ablation:
-        from rtmpose.reports.ablations import run_variant
-        r = run_variant(args.run_ablation, args.params)
-        shown = f"AP {r['metrics'].get('AP', float('nan')):.4f}" if r['status'] == 'done' else r.get('reason', '')
-        print(f'rtmpose tables: ablation {args.run_ablation}: {r["status"]} {shown}')
         return 0
     from rtmpose.reports.report import build_reports
     written = build_reports(args.root, args.paper_dir, args.out, args.params,

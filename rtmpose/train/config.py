@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from rtmpose.errors import Error
-from rtmpose.params import fill, load_params, section
+from rtmpose.params import fill, load_params, read_yaml_mapping, section
 
 _M = 'configs/body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py'
 
@@ -163,15 +163,7 @@ def load_config(params_path: str | None = 'params.yaml', params_section: str = '
 
 
 def _read_experiment(path: str, depth: int = 0) -> dict:
-    if not os.path.isfile(path):
-        raise Error(f'{path}: experiment file not found')
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
-    except yaml.YAMLError as e:
-        raise Error(f'{path}: invalid YAML ({str(e).splitlines()[0]})') from None
-    if not isinstance(data, dict):
-        raise Error(f'{path}: expected a mapping')
+    data = read_yaml_mapping(path, 'experiment file')
     base = data.pop('base', None)
     if base and depth < 5:
         merged = _read_experiment(os.path.join(os.path.dirname(path), base), depth + 1)

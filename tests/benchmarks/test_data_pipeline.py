@@ -36,6 +36,8 @@ def test_pipeline_samples_per_second(benchmark, synthetic, mode):
             ds[i]
 
     benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    if benchmark.stats is None:  # benchmarks disabled (the default test run): the pipeline ran once
+        return
     rate = n / benchmark.stats.stats.mean
     benchmark.extra_info['samples_per_s_per_worker'] = rate
-    assert rate > 0
+    print(f'\n{mode}: {rate:.1f} samples/s per worker')
