@@ -54,7 +54,7 @@ def pipeline_latency(models, image: np.ndarray, boxes: np.ndarray | None, warmup
 def run_bench(settings: PipelineSettings, out_csv: str | os.PathLike, image: np.ndarray | None = None,
               boxes: np.ndarray | None = None, pose_checkpoints: dict | None = None,
               det_checkpoint: str | None = None, random_weights: bool = False,
-              work_dir: str = 'harness/exports/pipeline', progress: bool = True) -> list[dict]:
+              work_dir: str = 'harness/pipeline-exports', progress: bool = True) -> list[dict]:
     from rtmpose.io import write_text_atomic
     if image is None:
         image, boxes = bench_frame(settings.bench_people)

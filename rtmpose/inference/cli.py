@@ -20,7 +20,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--det-interval', type=int, help='video: run the detector every K frames (default 1)')
     p.add_argument('--max-frames', type=int, default=0, help='video: stop after this many frames (0: all)')
     p.add_argument('--no-smooth', action='store_true', help='video: no One-Euro smoothing')
-    p.add_argument('--work-dir', default='harness/exports/pipeline', help='where exported models are cached')
+    p.add_argument('--work-dir', default='harness/pipeline-exports', help='where exported models are cached')
     p.add_argument('--bench', action='store_true',
                    help='time detector + pose per frame for each bench model; writes --out as CSV')
     p.add_argument('--quiet', action='store_true', help='no progress bar')

@@ -72,7 +72,7 @@ class Models:
 
 
 def build(settings: PipelineSettings, pose_checkpoint: str | None = None, det_checkpoint: str | None = None,
-          random_weights: bool = False, work_dir: str | os.PathLike = 'harness/exports/pipeline',
+          random_weights: bool = False, work_dir: str | os.PathLike = 'harness/pipeline-exports',
           pose_model: str | None = None, per_crop: bool = False) -> Models:
     from rtmpose.inference.backends import build_det, build_pose, make_model_runner
     from rtmpose.models.rtmdet import OUTPUT_NAMES
