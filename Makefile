@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	# torch first, from its CPU wheel, so nothing later resolves a CUDA build
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -c constraints.txt -e ".[all,dev]"
+	# xtcocotools (CrowdPose / WholeBody evaluation): its wheel was built against numpy 1, so build it here
+	$(PY) -c "import xtcocotools.cocoeval" 2>/dev/null || { $(PY) -m pip install -q -c constraints.txt cython && \
+	  $(PY) -m pip install -q -c constraints.txt --no-build-isolation --no-binary xtcocotools xtcocotools; }
 	touch $@
 
 install: $(VENV)/.installed
