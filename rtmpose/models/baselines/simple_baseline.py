@@ -32,6 +32,21 @@ def _deconv_layers(in_channels: int, channels=(256, 256, 256)) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def init_head_weights(head: nn.Module) -> None:
+    """HeatmapHead / SimCCHead default_init_cfg: Normal(0.001) on (transposed) convs, BN 1/0, Linear Normal(0.01)."""
+    for m in head.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, std=0.001)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.01)
+            nn.init.constant_(m.bias, 0)
+
+
 class HeatmapHead(nn.Module):
     """Deconvolution head of Simple Baselines: (N, C, h, w) -> heatmaps (N, K, 8h, 8w)."""
 
@@ -43,15 +58,7 @@ class HeatmapHead(nn.Module):
         self.init_weights()
 
     def init_weights(self) -> None:
-        # HeatmapHead.default_init_cfg: Normal(std=0.001) on Conv2d/ConvTranspose2d, Constant 1 on BN
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, std=0.001)
-                if m.bias is not None:
-                    nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        init_head_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.final_layer(self.conv_layers(self.deconv_layers(x)))
@@ -76,15 +83,7 @@ class SimCCHead(nn.Module):
         self.init_weights()
 
     def init_weights(self) -> None:
-        # SimCCHead.default_init_cfg: the HeatmapHead rules plus Normal(std=0.01, bias 0) on Linear
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, std=0.001)
-                if m.bias is not None:
-                    nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.constant_(m.bias, 0)
+        init_head_weights(self)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.deconv_head(x) if self.deconv_head is not None else self.final_layer(x)
