@@ -89,9 +89,12 @@ def complexity(module: nn.Module, input_shape: tuple[int, ...]) -> Complexity:
     return Complexity(params, count_flops(module, torch.zeros(input_shape)), tuple(input_shape))
 
 
-def model_complexity(name: str, num_keypoints: int = 17) -> Complexity:
-    """Complexity of a named RTMPose model at its own input size, batch 1."""
-    from rtmpose.models import build_model
-    model = build_model(name, num_keypoints=num_keypoints)
-    w, h = model.config.input_size
+def model_complexity(name: str, num_keypoints: int | None = None, **overrides) -> Complexity:
+    """Complexity of any named model (rtmpose.models.create) at its own input size, batch 1;
+    `overrides` change its config, e.g. input_size=(256, 256)."""
+    from rtmpose.models import create, input_size
+    if num_keypoints is not None:
+        overrides['num_keypoints'] = num_keypoints
+    model = create(name, **overrides)
+    w, h = input_size(model)
     return complexity(model, (1, 3, h, w))

@@ -1,10 +1,17 @@
-"""Small file helpers shared by every stage: atomic writes so an interrupted run leaves no half file."""
+"""File helpers shared by every stage: atomic writes (an interrupted run leaves no half file), checked
+JSON/YAML readers that fail in one line naming the file, and the sha256 of a file."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rtmpose.errors import Error
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
@@ -27,3 +34,44 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def write_json_atomic(path: str | os.PathLike, obj: object) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + '\n')
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_json(path: str | os.PathLike, what: str = 'JSON file') -> Any:
+    """A JSON file's content, or a one-line Error naming the file and the problem."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise Error(f'{path}: {what} not found')
+    try:
+        with open(path, 'rb') as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise Error(f'{path}: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})') from None
+    except UnicodeDecodeError:
+        raise Error(f'{path}: invalid JSON (not UTF-8 text)') from None
+    except OSError as e:
+        raise Error(f'{path}: cannot read {what} ({e.strerror})') from None
+
+
+def read_yaml_mapping(path: str | os.PathLike, what: str = 'parameters file') -> dict[str, Any]:
+    """A YAML file whose top level is a mapping, or a one-line Error naming the file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise Error(f'{path}: {what} not found')
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except yaml.YAMLError as e:
+        raise Error(f'{path}: invalid YAML ({str(e).splitlines()[0]})') from None
+    except OSError as e:
+        raise Error(f'{path}: cannot read {what} ({e.strerror})') from None
+    if not isinstance(data, dict):
+        raise Error(f'{path}: expected a mapping at the top level')
+    return data

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rtmpose import KLDiscretLoss
-from rtmpose.testing import loss_inputs
+from rtmpose.seeded import loss_inputs
 from tests.conftest import FIXTURES
 
 REF = json.load(open(os.path.join(FIXTURES, 'parity', 'reference.json')))['loss']

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rtmpose.testing import seeded_images, seeded_state_dict  # noqa: E402
+from rtmpose.seeded import seeded_images, seeded_state_dict  # noqa: E402
 from tools.make_parity_fixtures import _stub_compiled_ops  # noqa: E402
 
 OUT = 'tests/fixtures/baselines'

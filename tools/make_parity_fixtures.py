@@ -2,7 +2,7 @@
 
 Run inside the reference environment (see docs/reference-environment.md), from the repo root:
     python tools/make_parity_fixtures.py [OUT_DIR]
-Weights and inputs come from rtmpose.testing (seeded), so only outputs are stored.
+Weights and inputs come from rtmpose.seeded (seeded), so only outputs are stored.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from rtmpose.testing import loss_inputs, rng_for, seeded_images, seeded_state_dict  # noqa: E402
+from rtmpose.seeded import loss_inputs, rng_for, seeded_images, seeded_state_dict  # noqa: E402
 
 OUT = 'tests/fixtures/parity'
 

@@ -2,7 +2,7 @@
 
 Run inside the reference environment, from the repo root:
     /work/refenv/bin/python tools/make_rtmdet_fixtures.py [OUT_DIR]
-Weights and inputs come from rtmpose.testing (seeded), so only outputs are stored:
+Weights and inputs come from rtmpose.seeded (seeded), so only outputs are stored:
 - raw head outputs of RTMDet-nano (mmpose's person config) and RTMDet-tiny (mmdet's coco config,
   num_classes=1) on seeded weights with perturbed BN statistics;
 - the test pipeline (Resize keep_ratio + Pad 114) on a small synthetic image;
@@ -23,7 +23,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
 from make_parity_fixtures import _stub_compiled_ops  # noqa: E402
 
-from rtmpose.testing import rng_for, seeded_images, seeded_state_dict  # noqa: E402
+from rtmpose.seeded import rng_for, seeded_images, seeded_state_dict  # noqa: E402
 
 OUT = 'tests/fixtures/rtmdet'
 CONFIGS = {

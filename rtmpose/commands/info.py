@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from rtmpose.complexity import model_complexity
     from rtmpose.models import MODEL_CONFIGS, MODEL_NAMES, model_config
     if args.params:
-        from rtmpose.params import load_params, section
+        from rtmpose.settings import read_params as load_params, params_section as section
         cfg = section(load_params(args.params), 'complexity', args.params)
         args.models, args.num_keypoints = cfg['models'], cfg['num_keypoints']
     names = args.models or list(MODEL_NAMES)

@@ -74,12 +74,12 @@ class ReleaseConfig:
 
 
 def _section(params: str, name: str) -> dict:
-    from rtmpose.params import load_params, section
+    from rtmpose.settings import read_params as load_params, params_section as section
     return section(load_params(params), f'data.{name}', params)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rtmpose.params import fill
+    from rtmpose.settings import build as fill
     start = time.perf_counter()
     if args.dataset == 'synthetic':
         from rtmpose.data.synthetic import SyntheticConfig, make_synthetic

@@ -26,7 +26,7 @@ def _specs(args):
     from rtmpose.errors import Error
     if args.params:
         from rtmpose.harness.bench import BenchConfig, _conditions
-        from rtmpose.params import fill, load_params, section
+        from rtmpose.settings import build as fill, read_params as load_params, params_section as section
         cfg = fill(BenchConfig, dict(section(load_params(args.params), 'bench', args.params)),
                    f'{args.params}: bench')
         args.out = cfg.exports

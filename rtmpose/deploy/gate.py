@@ -47,7 +47,7 @@ class GateResult:
 
 
 def gate_inputs(input_size: tuple[int, int], n: int = GATE_SAMPLES, seed: int = GATE_SEED) -> np.ndarray:
-    from rtmpose.testing import seeded_images
+    from rtmpose.seeded import seeded_images
     w, h = input_size
     return seeded_images(n, h, w, seed=seed).numpy()
 

@@ -80,7 +80,7 @@ def build_source(name: str, checkpoint: str | None = None, seed: int = 0) -> Sou
     (fine for speed; well-scaled so the accuracy gate compares non-trivial outputs)."""
     from rtmpose.models import MODEL_NAMES, build_model
     from rtmpose.models.baselines.peers import PEER_NAMES, build_peer
-    from rtmpose.testing import seeded_state_dict
+    from rtmpose.seeded import seeded_state_dict
     if name in MODEL_NAMES:
         module = build_model(name, checkpoint)
         kind, size = 'simcc', module.config.input_size
@@ -107,7 +107,7 @@ def _recalibrate_bn(module: torch.nn.Module, input_size: tuple[int, int], seed: 
     """Set BN statistics to those of seeded inputs. Deep multi-branch peers with random statistics blow
     activations up to ~1e4 and become ill-conditioned (summation order alone changes outputs by 1%);
     with matched statistics every BN output is ~N(0, 1) and export comparisons are meaningful."""
-    from rtmpose.testing import seeded_images
+    from rtmpose.seeded import seeded_images
     w, h = input_size
     bns = [m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     for bn in bns:

@@ -58,7 +58,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def resolve(args: argparse.Namespace) -> EvalConfig:
-    from rtmpose.params import fill, load_params, section
+    from rtmpose.settings import build as fill, read_params as load_params, params_section as section
     from rtmpose.train.config import apply_overrides
     values: dict = {}
     if args.params:
@@ -122,7 +122,7 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from rtmpose.io import write_json_atomic
-    from rtmpose.tracking import start_run
+    from rtmpose.mlflow_log import start_run
     cfg = resolve(args)
     name = cfg.name or f'{cfg.model or "checkpoint"}-{cfg.dataset or "auto"}'
     with start_run('eval', name, params=asdict(cfg), enabled=not args.no_mlflow) as mlrun:

@@ -85,7 +85,7 @@ class Condition:
 # ---------------------------------------------------------------- the end-to-end span
 def bench_image(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A fixed 640x480 BGR frame and a person-sized box in it (content does not change the cost)."""
-    from rtmpose.testing import rng_for
+    from rtmpose.seeded import rng_for
     img = rng_for(seed, 'bench-image').integers(0, 256, (480, 640, 3), dtype=np.uint8)
     return img, np.array([[220.0, 40.0, 420.0, 460.0]], np.float32)
 
@@ -186,7 +186,7 @@ def _complexity(model: str) -> tuple[float, float]:
 
 
 def run_bench(cfg: BenchConfig) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    from rtmpose.harness.floor import achieved, peak_gflops
+    from rtmpose.harness.peak import achieved, peak_gflops
     conds = _conditions(cfg)
     for c in conds:
         _prepare(c, cfg)
@@ -329,7 +329,7 @@ def write_reports(rows, floor, cfg: BenchConfig) -> dict[str, Any]:
 
 def log_mlflow(rows, machine, floor, cfg: BenchConfig) -> None:
     """One MLflow run per condition and span in experiment 'bench', raw timings as an artifact."""
-    from rtmpose.tracking import start_run
+    from rtmpose.mlflow_log import start_run
     with tempfile.TemporaryDirectory() as tmp:
         for r in rows:
             name = f'{r["model"]}/{r["backend"]}/{r["precision"]}/t{r["threads"]}/{r["span"]}'

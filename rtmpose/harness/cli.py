@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     from rtmpose.harness.bench import BenchConfig, print_table, run_bench, write_reports
-    from rtmpose.params import fill, load_params, section
+    from rtmpose.settings import build as fill, read_params as load_params, params_section as section
     values = {}
     if args.params:
         values = dict(section(load_params(args.params), 'bench', args.params))

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from rtmpose.inference.pipeline import build, run_source, settings_from
     params = None
     if args.params:
-        from rtmpose.params import load_params
+        from rtmpose.settings import read_params as load_params
         params = load_params(args.params).get('pipeline', {})
     if args.threads is not None and args.threads < 1:
         raise Error(f'--threads must be >= 1, got {args.threads}')

@@ -51,7 +51,7 @@ class PipelineSettings:
 
 
 def settings_from(params: dict | None, **overrides) -> PipelineSettings:
-    from rtmpose.params import fill
+    from rtmpose.settings import build as fill
     s = fill(PipelineSettings, dict(params or {}), 'params.yaml: pipeline')
     if isinstance(s.bench_pose_models, list):
         s = replace(s, bench_pose_models=tuple(s.bench_pose_models))

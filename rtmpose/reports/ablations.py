@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from rtmpose.errors import Error
 from rtmpose.io import write_json_atomic
-from rtmpose.params import fill, load_params, section
+from rtmpose.settings import build as fill, read_params as load_params, params_section as section
 
 RESULTS_DIR = 'experiments/ablations/results'
 GRIDS = ('default', 'paper')

@@ -21,7 +21,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from rtmpose.tracking import start_run
+    from rtmpose.mlflow_log import start_run
     from rtmpose.train.config import load_config
     from rtmpose.train.trainer import train
 

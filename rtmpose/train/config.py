@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from rtmpose.errors import Error
-from rtmpose.params import fill, load_params, read_yaml_mapping, section
+from rtmpose.settings import build as fill, read_params as load_params, params_section as section
+from rtmpose.io import read_yaml_mapping
 
 _M = 'configs/body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py'
 

@@ -96,7 +96,7 @@ def _augment(cfg, stage2_epoch: int):
     names = {f.name for f in dataclasses.fields(aug_cls)}
     if 'stage2_epoch' in names and 'stage2_epoch' not in values:
         values['stage2_epoch'] = stage2_epoch
-    from rtmpose.params import fill
+    from rtmpose.settings import build as fill
     return fill(aug_cls, values, 'augment')
 
 
@@ -114,7 +114,7 @@ def build_train_set(cfg, codec, meta) -> Dataset:
     if cfg.repeat > 1:
         parts[0] = Repeat(parts[0], cfg.repeat)
     for i, extra in enumerate(cfg.extra_train):
-        from rtmpose.params import fill
+        from rtmpose.settings import build as fill
         from rtmpose.train.config import ExtraTrainSet
         e = fill(ExtraTrainSet, extra, f'extra_train[{i}]')
         emeta = get_meta(e.dataset)

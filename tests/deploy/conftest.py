@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from rtmpose import build_model
-from rtmpose.testing import seeded_state_dict
+from rtmpose.seeded import seeded_state_dict
 
 
 @pytest.fixture(scope='session')
@@ -21,7 +21,7 @@ def tiny_onnx(tiny_pose, tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def torch_ref(tiny_pose):
-    from rtmpose.testing import seeded_images
+    from rtmpose.seeded import seeded_images
     x = seeded_images(2, 256, 192, seed=3)
     with torch.no_grad():
         return x.numpy(), [t.numpy() for t in tiny_pose(x)]

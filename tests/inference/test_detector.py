@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rtmpose.inference.detector import DetectorSettings, decode, nms, person_filter, preprocess, resize_pad
-from rtmpose.testing import rng_for
+from rtmpose.seeded import rng_for
 
 FIX = Path(__file__).parents[1] / 'fixtures' / 'rtmdet'
 REF = json.loads((FIX / 'reference.json').read_text())

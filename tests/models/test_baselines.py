@@ -1,7 +1,7 @@
 """Table 1 baselines: complexity as the paper reports it, and parity with mmpose 1.3.2's modules.
 
 Fixtures: tests/fixtures/baselines/ from tools/make_baseline_fixtures.py (official configs, fvcore counts,
-seeded weights and inputs from rtmpose.testing).
+seeded weights and inputs from rtmpose.seeded).
 """
 import json
 from pathlib import Path
@@ -13,7 +13,7 @@ import torch
 from rtmpose.complexity import count_flops
 from rtmpose.errors import Error
 from rtmpose.models.baselines import BASELINE_NAMES, build_baseline
-from rtmpose.testing import seeded_images, seeded_state_dict
+from rtmpose.seeded import seeded_images, seeded_state_dict
 
 FIX = Path(__file__).parent.parent / 'fixtures' / 'baselines'
 REF = json.loads((FIX / 'reference.json').read_text())

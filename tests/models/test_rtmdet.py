@@ -8,7 +8,7 @@ import torch
 
 from rtmpose.errors import Error
 from rtmpose.models.rtmdet import OUTPUT_NAMES, build_detector
-from rtmpose.testing import seeded_images, seeded_state_dict
+from rtmpose.seeded import seeded_images, seeded_state_dict
 
 FIX = Path(__file__).parents[1] / 'fixtures' / 'rtmdet'
 REF = json.loads((FIX / 'reference.json').read_text())

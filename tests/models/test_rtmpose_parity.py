@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from rtmpose import build_model
-from rtmpose.testing import seeded_images, seeded_state_dict
+from rtmpose.seeded import seeded_images, seeded_state_dict
 from tests.conftest import FIXTURES
 
 PARITY = os.path.join(FIXTURES, 'parity')
