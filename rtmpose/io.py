@@ -2,11 +2,14 @@
 JSON/YAML readers that fail in one line naming the file, and the sha256 of a file."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -75,3 +78,18 @@ def read_yaml_mapping(path: str | os.PathLike, what: str = 'parameters file') ->
     if not isinstance(data, dict):
         raise Error(f'{path}: expected a mapping at the top level')
     return data
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]], fields: Sequence[str], float_format: str = '.4g') -> str:
+    """Rows as CSV text with a header, columns `fields` in order (other keys ignored, missing ones empty)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(fields), extrasaction='ignore', lineterminator='\n')
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (format(v, float_format) if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def write_csv_atomic(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], fields: Sequence[str],
+                     float_format: str = '.4g') -> None:
+    write_text_atomic(path, csv_text(rows, fields, float_format))

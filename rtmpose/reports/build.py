@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rtmpose.reports.measured import Measurements, Provenance, Value
-from rtmpose.reports.paper import PaperTable
+from rtmpose.paper import PaperTable
 from rtmpose.reports.tables import Cell, Table, compare, label
 
 # -- how each kind of cell would be measured --------------------------------------------------------

@@ -6,7 +6,7 @@ import os
 
 from rtmpose.io import write_bytes_atomic
 from rtmpose.reports.measured import Measurements
-from rtmpose.reports.paper import PaperTable
+from rtmpose.paper import PaperTable
 
 PAPER_STYLE = dict(marker='o', color='#1f77b4')
 MEASURED_STYLE = dict(marker='s', facecolors='none', edgecolors='#d62728', linewidths=1.6)

@@ -8,7 +8,7 @@ from rtmpose.io import write_text_atomic
 from rtmpose.reports.ablations import variant_table
 from rtmpose.reports.build import build_all
 from rtmpose.reports.measured import collect
-from rtmpose.reports.paper import load_paper
+from rtmpose.paper import load_paper
 from rtmpose.reports.tables import Table, to_csv, to_markdown
 
 

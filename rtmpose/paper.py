@@ -1,4 +1,4 @@
-"""The paper's values as data (reports/paper/*.yaml): read-only, shown only in `paper` columns."""
+"""The paper's values as data (reports/paper/*.yaml), one loader for the harness and the reports: read-only."""
 from __future__ import annotations
 
 import os
@@ -61,3 +61,14 @@ def load_paper(paper_dir: str | os.PathLike = PAPER_DIR) -> dict[str, PaperTable
     if missing:
         raise Error(f'{d}: missing paper table(s) {", ".join(missing)}')
     return tables
+
+
+def paper_value(table_id: str, key: str, column: str, paper_dir: str | os.PathLike = PAPER_DIR) -> Any:
+    """One published value, e.g. paper_value('spec_latencies', 'rtmpose-m', 'ort_i7_11700_ms'); None if absent."""
+    table = load_paper(paper_dir).get(table_id)
+    if table is None:
+        return None
+    for r in table.rows:
+        if r['key'] == key:
+            return r.get(column)
+    return None
