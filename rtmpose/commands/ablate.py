@@ -10,7 +10,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rtmpose.reports.ablations import run_variant
+    from rtmpose.train.ablation import run_variant
     r = run_variant(args.variant, args.params)
     shown = f"AP {r['metrics'].get('AP', float('nan')):.4f}" if r['status'] == 'done' else r.get('reason', '')
     print(f'rtmpose ablate: {args.variant}: {r["status"]} {shown}')

@@ -1,15 +1,23 @@
-"""Evaluate a model on a prepared split: predictions over the top-down boxes, then the data set's metric."""
+"""Evaluate a model on a prepared split: predictions over the top-down boxes, then the data set's metric.
+
+`evaluate` scores a model already in memory (the trainer's validation); `evaluate_checkpoint` builds the
+model of a checkpoint and scores it (`rtmpose eval`, the ablation runner); `run_evaluation` does the same
+inside an MLflow run and writes the metrics JSON.
+"""
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from rtmpose.data.collate import collate
 from rtmpose.errors import Error
 from rtmpose.evaluation.coco import Predictions, keypoint_metrics
+from rtmpose.evaluation.config import EvalConfig
 from rtmpose.evaluation.pckh import pckh
 from rtmpose.evaluation.predict import predict
 
@@ -68,7 +76,6 @@ def evaluate(model: torch.nn.Module, dataset, ann_file: str, dataset_name: str, 
              batch_size: int = 64, num_workers: int = 0, device: torch.device | str = 'cpu',
              flip_test: bool = True, nms_thr: float | None = 0.9, keypoint_score_thr: float = 0.2,
              results_file: str | None = None, progress: bool = True) -> dict[str, float]:
-    from rtmpose.train.data import collate
     mode = metric_mode(dataset_name)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=collate)
     pred = predict(model, loader, flip_indices, flip_test, device, progress)
@@ -81,3 +88,67 @@ def evaluate(model: torch.nn.Module, dataset, ann_file: str, dataset_name: str, 
         os.makedirs(os.path.dirname(os.path.abspath(results_file)), exist_ok=True)
     return keypoint_metrics(ann_file, pred, sigmas, mode, 'bbox_keypoint', keypoint_score_thr, nms_thr,
                             results_file)
+
+
+def model_build_overrides(overrides: dict, num_keypoints: int) -> dict:
+    """Config overrides for `rtmpose.models.create` as settings files spell them: the data set's keypoint
+    count unless given, and YAML lists turned into the tuples the config expects."""
+    out = dict(overrides)
+    out.setdefault('num_keypoints', num_keypoints)
+    for key in ('input_size', 'sigma'):
+        if isinstance(out.get(key), list):
+            out[key] = tuple(out[key])
+    return out
+
+
+def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
+    """Build the model, load the checkpoint, predict and score. Returns metrics plus a description."""
+    from rtmpose.checkpoint import read_checkpoint
+    from rtmpose.data.dataset import TopDownDataset
+    from rtmpose.data.meta import get_meta
+    from rtmpose.data.prepared import prepared_split
+    from rtmpose.evaluation.device import pick_device
+    from rtmpose.models import create, entry
+
+    if not cfg.checkpoint:
+        raise Error('no checkpoint given: use --checkpoint or set `checkpoint` in the parameters section')
+    raw = read_checkpoint(cfg.checkpoint)   # for the settings this suite's checkpoints carry
+    own = raw.get('config', {}) if isinstance(raw, dict) and isinstance(raw.get('config'), dict) else {}
+    model_name = cfg.model or own.get('model') or 'rtmpose-m'
+    dataset = cfg.dataset or own.get('dataset') or 'coco'
+    meta = get_meta(dataset)
+    overrides = {**own.get('model_overrides', {}), **cfg.model_overrides} if cfg.model is None or \
+        cfg.model == own.get('model') else dict(cfg.model_overrides)
+    entry(model_name, 'rtmpose')            # predictions decode SimCC: RTMPose models only
+    model = create(model_name, cfg.checkpoint, **model_build_overrides(overrides, meta.num_keypoints))
+    device = pick_device(cfg.device)
+    model.to(device).eval()
+    data_dir = cfg.data_dir or own.get('data_dir') or os.path.join('datasets', dataset)
+    ann, root = prepared_split(data_dir, cfg.split)
+    ds = TopDownDataset(ann, root, model.codec(), meta, train=False, bbox_file=cfg.bbox_file,
+                        bbox_score_thr=cfg.bbox_score_thr)
+    boxes = (f'detections from {cfg.bbox_file} ({len(ds)} boxes with score >= {cfg.bbox_score_thr})'
+             if cfg.bbox_file else f'ground-truth boxes ({len(ds)} instances)')
+    metrics = evaluate(model, ds, ann, dataset, meta.flip_indices, meta.sigmas, cfg.batch_size, cfg.num_workers,
+                       device, cfg.flip_test, cfg.nms_thr, cfg.keypoint_score_thr, cfg.results_file, progress)
+    info = {'model': model_name, 'checkpoint': os.path.abspath(cfg.checkpoint), 'dataset': dataset,
+            'data_dir': data_dir, 'split': cfg.split, 'boxes': boxes, 'flip_test': cfg.flip_test,
+            'metric': metric_mode(dataset), 'nms_thr': cfg.nms_thr, 'keypoint_score_thr': cfg.keypoint_score_thr,
+            'device': str(device)}
+    return {'metrics': metrics, 'info': info}
+
+
+def run_evaluation(cfg: EvalConfig, progress: bool = True, mlflow: bool = True) -> dict:
+    """`evaluate_checkpoint` recorded as an MLflow run (experiment `eval`); writes `cfg.out` as
+    {metrics..., info} when set. Returns what `evaluate_checkpoint` returns."""
+    from rtmpose.io import write_json_atomic
+    from rtmpose.mlflow_log import start_run
+    name = cfg.name or f'{cfg.model or "checkpoint"}-{cfg.dataset or "auto"}'
+    with start_run('eval', name, params=asdict(cfg), enabled=mlflow) as mlrun:
+        result = evaluate_checkpoint(cfg, progress=progress)
+        mlrun.log_metrics({k.replace('@', '_at_').replace(' ', '_'): v for k, v in result['metrics'].items()})
+        mlrun.set_tags({k: v for k, v in result['info'].items()})
+        if cfg.out:
+            write_json_atomic(cfg.out, {**result['metrics'], 'info': result['info']})
+            mlrun.log_artifact(cfg.out)
+    return result

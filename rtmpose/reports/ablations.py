@@ -1,68 +1,14 @@
-"""The roadmap ablation grid (paper Sec. 3, Fig. 3, Table 3), declared once in params.yaml `ablations`.
-
-Each variant is a list of `rtmpose train --set` overrides on the base experiment file, plus the paper rows
-it reproduces (`roadmap`: a table02 row key; `table03`: a table03 row key) and the grids it belongs to.
-`ablations.grid` picks the grid: `default` (small, minutes on a CPU) or `paper` (every variant). One DVC
-stage per variant (`ablation@<name>`) runs `rtmpose ablate <name>`: train, evaluate, tag the
-MLflow runs with the roadmap step, and write experiments/ablations/results/<name>.json atomically. A variant
-outside the chosen grid writes a `skipped` record, so the table says how to run it.
-"""
+"""The ablation variants as the tables see them: what params.yaml `ablations.variants` declares (the
+paper rows each reproduces). Running them is rtmpose.train.ablation's job (`rtmpose ablate`); the tables
+read the results it wrote (rtmpose.reports.measured)."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass, field
-
 from rtmpose.errors import Error
-from rtmpose.io import write_json_atomic
-from rtmpose.settings import build as fill, read_params as load_params, params_section as section
-
-RESULTS_DIR = 'experiments/ablations/results'
-GRIDS = ('default', 'paper')
-
-
-@dataclass
-class Variant:
-    sets: list = field(default_factory=list)     # train --set KEY=VALUE overrides
-    grids: list = field(default_factory=lambda: ['paper'])
-    roadmap: str | None = None                   # reports/paper/table02.yaml row key
-    table03: str | list | None = None            # reports/paper/table03.yaml row key(s)
-    unsupported: str | None = None               # why the suite cannot train it (kept visible in the tables)
-    description: str = ''
-
-
-@dataclass
-class Ablations:
-    grid: str = 'default'
-    base: str = 'experiments/ablations/base.yaml'
-    train_sets: list = field(default_factory=list)  # applied to every variant (the short schedule)
-    eval_dataset: str = 'synthetic'
-    runs_dir: str = 'experiments/runs'
-    variants: dict = field(default_factory=dict)
-
-
-def load_ablations(params_path: str = 'params.yaml') -> tuple[Ablations, dict[str, Variant]]:
-    raw = dict(section(load_params(params_path), 'ablations', params_path))
-    cfg = fill(Ablations, raw, f'{params_path}: ablations')
-    if cfg.grid not in GRIDS:
-        raise Error(f'{params_path}: ablations.grid must be one of {", ".join(GRIDS)}, not {cfg.grid!r}')
-    variants = {}
-    for name, v in (cfg.variants or {}).items():
-        var = fill(Variant, v or {}, f'{params_path}: ablations.variants.{name}')
-        for s in var.sets:
-            if not isinstance(s, str) or '=' not in s:
-                raise Error(f'{params_path}: ablations.variants.{name}.sets: {s!r} is not KEY=VALUE')
-        bad = [g for g in var.grids if g not in GRIDS]
-        if bad:
-            raise Error(f'{params_path}: ablations.variants.{name}.grids: unknown grid {bad[0]!r}')
-        variants[name] = var
-    return cfg, variants
 
 
 def variant_table(params_path: str = 'params.yaml') -> dict[str, dict]:
-    """Plain dicts for the table builders; empty when params.yaml has no `ablations` section."""
+    """Plain dicts for the table builders; empty when params.yaml has no valid `ablations` section."""
+    from rtmpose.train.ablation import load_ablations   # reads the declarations only; trains nothing
     try:
         _, variants = load_ablations(params_path)
     except Error:
@@ -70,74 +16,3 @@ def variant_table(params_path: str = 'params.yaml') -> dict[str, dict]:
     return {k: dict(roadmap=v.roadmap, table03=v.table03, grids=v.grids, description=v.description,
                     unsupported=v.unsupported)
             for k, v in variants.items()}
-
-
-def run_name(variant: str) -> str:
-    return f'ablation-{variant}'
-
-
-def _rtmpose(*args: str) -> None:
-    cmd = [sys.executable, '-m', 'rtmpose.cli', *args]
-    print('+ rtmpose ' + ' '.join(args), flush=True)
-    proc = subprocess.run(cmd)
-    if proc.returncode != 0:
-        raise Error(f'`rtmpose {args[0]}` failed with exit code {proc.returncode} (command: {" ".join(args)})')
-
-
-def _tag_mlflow(run: str, tags: dict) -> None:
-    """Tag the train and eval MLflow runs named `run` with the roadmap step; quiet if MLflow is off."""
-    if os.environ.get('RTMPOSE_NO_MLFLOW') == '1':
-        return
-    try:
-        import mlflow
-        from mlflow.tracking import MlflowClient
-        mlflow.set_tracking_uri(os.environ.get('MLFLOW_TRACKING_URI', 'sqlite:///mlflow.db'))
-        client = MlflowClient()
-        for exp_name in ('train', 'eval'):
-            exp = client.get_experiment_by_name(exp_name)
-            if exp is None:
-                continue
-            runs = client.search_runs([exp.experiment_id], f"tags.mlflow.runName = '{run}'",
-                                      order_by=['attributes.start_time DESC'], max_results=1)
-            for r in runs:
-                for k, v in tags.items():
-                    client.set_tag(r.info.run_id, k, str(v))
-    except Exception as e:  # tracking must never fail a run
-        print(f'rtmpose: MLflow tagging skipped ({str(e).splitlines()[0][:160]})', file=sys.stderr)
-
-
-def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
-    cfg, variants = load_ablations(params_path)
-    if name not in variants:
-        raise Error(f'{params_path}: no ablation variant {name!r} (known: {", ".join(variants)})')
-    v = variants[name]
-    out = os.path.join(RESULTS_DIR, f'{name}.json')
-    record = dict(variant=name, roadmap=v.roadmap, table03=v.table03, grid=cfg.grid, grids=v.grids,
-                  description=v.description, sets=list(cfg.train_sets) + list(v.sets))
-    if v.unsupported:
-        record.update(status='unsupported', reason=v.unsupported)
-    elif cfg.grid not in v.grids:
-        record.update(status='skipped', reason=f'not in the {cfg.grid!r} grid; set ablations.grid: paper')
-        record['grid'] = 'paper'
-    else:
-        run = run_name(name)
-        train_args = ['train', '--config', cfg.base, '--set', f'name={run}', '--set', f'runs_dir={cfg.runs_dir}',
-                      '--fresh', '--no-progress']
-        for s in record['sets']:
-            train_args += ['--set', s]
-        _rtmpose(*train_args)
-        run_dir = os.path.join(cfg.runs_dir, run)
-        eval_out = os.path.join(run_dir, 'eval.json')
-        _rtmpose('eval', '--checkpoint', os.path.join(run_dir, 'final.pth'), '--dataset', cfg.eval_dataset,
-                 '--out', eval_out, '--name', run, '--no-progress')
-        with open(eval_out) as f:
-            ev = json.load(f)
-        info = ev.pop('info', {})
-        from rtmpose.reports.measured import this_machine
-        record.update(status='done', run=run, run_dir=run_dir, metrics=ev, model=info.get('model', ''),
-                      dataset=info.get('dataset', cfg.eval_dataset), box_source=info.get('boxes', ''),
-                      machine=this_machine())
-        _tag_mlflow(run, {'roadmap_step': v.roadmap or '', 'table03': v.table03 or '', 'ablation': name,
-                          'ablation_grid': cfg.grid})
-    write_json_atomic(out, record)
-    return record

@@ -402,8 +402,8 @@ def table12(t: PaperTable, m: Measurements) -> Table:
 
 
 def build_all(paper: dict[str, PaperTable], m: Measurements, variants: dict[str, dict]) -> list[Table]:
-    from rtmpose.reports.measured import this_machine
-    m.machine = getattr(m, 'machine', '') or this_machine()
+    from rtmpose.system import cpu_name
+    m.machine = getattr(m, 'machine', '') or cpu_name()
     builders = [table01, None, None, table04, table05, table06, table07, table08, table09, table10, table11, table12]
     out = []
     for i, b in enumerate(builders, start=1):

@@ -60,7 +60,7 @@ def _suite_facts() -> dict[str, str]:
     except Exception as e:
         f['train'] = f'training config not importable here ({str(e).splitlines()[0]})'
     try:
-        from rtmpose.evaluation.cli import EvalConfig
+        from rtmpose.evaluation.config import EvalConfig
         e = EvalConfig()
         f['eval'] = (f'rtmpose eval default boxes: {"ground truth" if e.bbox_file is None else e.bbox_file}; '
                      f'nms_thr {e.nms_thr}, keypoint_score_thr {e.keypoint_score_thr}, flip_test {e.flip_test}')
@@ -130,7 +130,7 @@ def _divergences(f: dict[str, str]) -> list[tuple[str, str, str, str, str]]:
          'no official ablation configs',
          'params.yaml `ablations`: RTMPose-t on the embedded synthetic set with a CPU schedule (input 128x96, sigma '
          'scaled to (2.45, 2.83), lr 5e-4 at batch 16, 6 epochs, every variant\'s backbone initialised from the '
-         '`train` stage\'s synthetic-t run as the paper initialises from a pre-trained CSPNeXt, heads from '
+         '`train` stage\'s run (params.yaml `train.name`) as the paper initialises from a pre-trained CSPNeXt, heads from '
          'scratch); earlier roadmap steps are approximated by switching the final '
          'recipe\'s fields back (kernel 1, no GAU, feature dim = the flattened map, beta 1 without label softmax, '
          'one shared sigma = SimCC\'s 6.0 scaled to the input, no EMA, cosine from epoch 0, single-stage '

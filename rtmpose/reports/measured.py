@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,17 +45,6 @@ class Value:
     provenance: Provenance
 
 
-def this_machine() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _first(d: dict, *names: str, default: Any = None) -> Any:
     for n in names:
         if n in d and d[n] not in (None, ''):
@@ -72,6 +60,8 @@ def _float(v: Any) -> float | None:
 
 
 def _read_json(path: Path) -> Any:
+    """The file's JSON, or None when it is missing or unreadable. Deliberately lenient (unlike
+    rtmpose.io.read_json): every input here is optional and a missing one leaves its cells `not measured`."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

@@ -19,24 +19,13 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    from rtmpose.mlflow_log import start_run
     from rtmpose.train.config import load_config
-    from rtmpose.train.trainer import train
+    from rtmpose.train.trainer import run_training
 
     cfg = load_config(args.params, args.section, args.config, args.set)
-    main = int(os.environ.get('RANK', '0')) == 0
-    source = args.config or f'{args.params}:{args.section}'
-    with start_run('train', cfg.name, tags={'source': source, 'model': cfg.model, 'dataset': cfg.dataset},
-                   enabled=main and not args.no_mlflow) as mlrun:
-        final = train(cfg, resume=not args.fresh, progress=not args.no_progress, run=mlrun)
-    if main and args.report_dir:
-        from rtmpose.io import write_bytes_atomic
-        for name in ('metrics.json', 'log.csv', 'curve.png'):
-            with open(os.path.join(cfg.out_dir, name), 'rb') as f:
-                write_bytes_atomic(os.path.join(args.report_dir, name), f.read())
-    if main and final:
+    final = run_training(cfg, source=args.config or f'{args.params}:{args.section}', resume=not args.fresh,
+                         progress=not args.no_progress, mlflow=not args.no_mlflow, report_dir=args.report_dir)
+    if final:   # empty on every process but the main one
         shown = ', '.join(f'{k} {v:.4f}' for k, v in final.items() if k in ('AP', 'AP50', 'PCKh', 'final_loss'))
         print(f'rtmpose train: done: {cfg.out_dir}/final.pth ({shown})')
     return 0

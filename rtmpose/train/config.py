@@ -1,4 +1,5 @@
-"""Training settings: one small dataclass filled from params.yaml, an experiment file and --set overrides.
+"""Training settings: one small dataclass filled from params.yaml, an experiment file and --set overrides
+(through rtmpose.settings.resolve, the one precedence of every command).
 
 Defaults are the official RTMPose-m COCO recipe (mmpose 1.3.2
 configs/body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py); `SOURCES` names the
@@ -9,13 +10,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
 
 from rtmpose.errors import Error
-from rtmpose.settings import build as fill, read_params as load_params, params_section as section
 from rtmpose.io import read_yaml_mapping
+from rtmpose.settings import build, resolve
 
 _M = 'configs/body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py'
 
@@ -84,7 +82,7 @@ class TrainConfig:
         if self.device not in ('auto', 'cpu', 'cuda'):
             raise Error(f'{where}: device must be auto, cpu or cuda')
         for i, e in enumerate(self.extra_train):
-            fill(ExtraTrainSet, e, f'{where}: extra_train[{i}]')
+            build(ExtraTrainSet, e, f'{where}: extra_train[{i}]')
 
     @property
     def out_dir(self) -> str:
@@ -125,42 +123,12 @@ SOURCES = {
 }
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def apply_overrides(values: dict, sets: list[str]) -> dict:
-    """--set key=value (YAML value; dotted keys reach into dicts, e.g. model_overrides.use_gau=false)."""
-    values = dict(values)
-    for item in sets or []:
-        if '=' not in item:
-            raise Error(f'--set {item!r}: expected key=value')
-        key, _, raw = item.partition('=')
-        parts = key.strip().split('.')
-        node = values
-        for p in parts[:-1]:
-            child = node.get(p)
-            node[p] = dict(child) if isinstance(child, dict) else {}
-            node = node[p]
-        node[parts[-1]] = _parse_value(raw)
-    return values
-
-
 def load_config(params_path: str | None = 'params.yaml', params_section: str = 'train',
                 experiment: str | None = None, sets: list[str] | None = None) -> TrainConfig:
     """params.yaml section, or an experiment file (which may name a `base` file), then --set overrides."""
     if experiment:
-        values, where = _read_experiment(experiment), experiment
-    else:
-        params = load_params(params_path)
-        values, where = dict(section(params, params_section, params_path)), f'{params_path}: {params_section}'
-    values = apply_overrides(values, sets or [])
-    cfg = fill(TrainConfig, values, where)
-    cfg.validate(where)
-    return cfg
+        return resolve(TrainConfig, values=_read_experiment(experiment), sets=sets, where=experiment)
+    return resolve(TrainConfig, params=params_path, section=params_section, sets=sets)
 
 
 def _read_experiment(path: str, depth: int = 0) -> dict:

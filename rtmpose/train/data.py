@@ -96,8 +96,8 @@ def _augment(cfg, stage2_epoch: int):
     names = {f.name for f in dataclasses.fields(aug_cls)}
     if 'stage2_epoch' in names and 'stage2_epoch' not in values:
         values['stage2_epoch'] = stage2_epoch
-    from rtmpose.settings import build as fill
-    return fill(aug_cls, values, 'augment')
+    from rtmpose.settings import build
+    return build(aug_cls, values, 'augment')
 
 
 def _topdown(ann_file, image_root, codec, meta, train, aug, seed, bbox_file=None):
@@ -114,9 +114,9 @@ def build_train_set(cfg, codec, meta) -> Dataset:
     if cfg.repeat > 1:
         parts[0] = Repeat(parts[0], cfg.repeat)
     for i, extra in enumerate(cfg.extra_train):
-        from rtmpose.settings import build as fill
+        from rtmpose.settings import build
         from rtmpose.train.config import ExtraTrainSet
-        e = fill(ExtraTrainSet, extra, f'extra_train[{i}]')
+        e = build(ExtraTrainSet, extra, f'extra_train[{i}]')
         emeta = get_meta(e.dataset)
         eann, eroot = prepared_split(e.data_dir, 'train')
         ds: Dataset = _topdown(eann, eroot, codec, emeta, True, aug, cfg.seed + 1000 * (i + 1))
@@ -172,18 +172,3 @@ class ResumableSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.per_rank - self.skip
-
-
-def collate(items: list[dict]) -> dict:
-    out = {}
-    for key in items[0]:
-        vals = [it[key] for it in items]
-        if isinstance(vals[0], torch.Tensor):
-            out[key] = torch.stack(vals)
-        elif isinstance(vals[0], np.ndarray):
-            out[key] = torch.from_numpy(np.stack(vals))
-        elif isinstance(vals[0], (int, float, np.integer, np.floating, bool)):
-            out[key] = torch.as_tensor(np.asarray(vals))
-        else:
-            out[key] = vals
-    return out

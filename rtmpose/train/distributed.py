@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from rtmpose.evaluation.device import pick_device
+
 
 @dataclass
 class Dist:
@@ -22,17 +24,6 @@ class Dist:
     @property
     def main(self) -> bool:
         return self.rank == 0
-
-
-def pick_device(requested: str = 'auto', local_rank: int = 0) -> torch.device:
-    """cuda only when asked for or available; a CPU-only machine never touches CUDA further."""
-    from rtmpose.errors import Error
-    if requested == 'cpu':
-        return torch.device('cpu')
-    available = torch.cuda.is_available()
-    if requested == 'cuda' and not available:
-        raise Error('device cuda requested but no CUDA GPU is available')
-    return torch.device('cuda', local_rank) if available else torch.device('cpu')
 
 
 def setup(requested_device: str = 'auto') -> Dist:

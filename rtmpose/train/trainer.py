@@ -21,11 +21,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from rtmpose.checkpoint import check_state_dict, load_into, read_checkpoint, save_atomic, state_dict_of
+from rtmpose.data.collate import collate
 from rtmpose.errors import Error
 from rtmpose.io import write_json_atomic, write_text_atomic
 from rtmpose.train import distributed as D
 from rtmpose.train.config import SOURCES, TrainConfig, as_dict
-from rtmpose.train.data import ResumableSampler, build_train_set, build_val_set, collate, set_epoch
+from rtmpose.train.data import ResumableSampler, build_train_set, build_val_set, set_epoch
 from rtmpose.train.optim import ExpMomentumEMA, Schedule, build_optimizer
 
 LOG_FIELDS = ('epoch', 'iter', 'loss', 'lr', 'epoch_time_s', 'AP', 'AR', 'PCKh')
@@ -64,15 +65,11 @@ def set_rng_state(st: dict) -> None:
 
 
 def build(cfg: TrainConfig, meta, device: torch.device):
-    from rtmpose import build_model
-    overrides = dict(cfg.model_overrides)
-    overrides.setdefault('num_keypoints', meta.num_keypoints)
-    for key in ('input_size', 'sigma'):
-        if key in overrides and isinstance(overrides[key], list):
-            overrides[key] = tuple(overrides[key])
-    model = build_model(cfg.model, **overrides)
-    if cfg.init_checkpoint:
-        load_into(model, cfg.init_checkpoint)
+    """The RTMPose model of `cfg` in training mode on `device`, from `init_checkpoint` / `init_backbone`."""
+    from rtmpose.evaluation.runner import model_build_overrides
+    from rtmpose.models import create, entry
+    entry(cfg.model, 'rtmpose')   # the trainer's loss and labels are SimCC: RTMPose models only
+    model = create(cfg.model, cfg.init_checkpoint, **model_build_overrides(cfg.model_overrides, meta.num_keypoints))
     if cfg.init_backbone:
         load_into(model.backbone, cfg.init_backbone, prefix='backbone.')
     return model.to(device).train()
@@ -305,4 +302,22 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
                 run.log_artifact(os.path.join(out, name))
     D.barrier(d)
     D.cleanup()
+    return final
+
+
+def run_training(cfg: TrainConfig, source: str, resume: bool = True, progress: bool = True, mlflow: bool = True,
+                 report_dir: str | None = None) -> dict:
+    """`train` recorded as an MLflow run (experiment `train`, tagged with the settings' `source`) on the
+    main process; with `report_dir`, also copy metrics.json, log.csv and curve.png there (DVC metrics and
+    plots). Returns the final metrics (empty on other ranks)."""
+    from rtmpose.io import write_bytes_atomic
+    from rtmpose.mlflow_log import start_run
+    main = int(os.environ.get('RANK', '0')) == 0
+    with start_run('train', cfg.name, tags={'source': source, 'model': cfg.model, 'dataset': cfg.dataset},
+                   enabled=main and mlflow) as mlrun:
+        final = train(cfg, resume=resume, progress=progress, run=mlrun)
+    if main and report_dir:
+        for name in ('metrics.json', 'log.csv', 'curve.png'):
+            with open(os.path.join(cfg.out_dir, name), 'rb') as f:
+                write_bytes_atomic(os.path.join(report_dir, name), f.read())
     return final

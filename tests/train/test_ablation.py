@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from rtmpose.errors import Error
-from rtmpose.reports.ablations import load_ablations, run_variant
+from rtmpose.train.ablation import load_ablations, run_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = str(ROOT / 'params.yaml')
