@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rtmpose.data.checks import Checker, check_images, image_size, load_json, person_category, require_dir, \
+from rtmpose.data.checks import Checker, check_images, image_size, person_category, require_dir, \
     require_file
 from rtmpose.data.meta import DATASET_META
 from rtmpose.data.prepared import sha256_file
 from rtmpose.errors import Error
+from rtmpose.io import read_json
 
 SPLIT_FILES = {
     'train': ('ai_challenger_keypoint_train_20170902', 'keypoint_train_annotations_20170909.json',
@@ -35,7 +36,7 @@ def _split(raw: Path, folder: str, ann_name: str, img_dir: str, decode: str, ski
     from tqdm import tqdm
     ann_file = require_file(raw / folder / ann_name, 'AIC annotation file')
     require_dir(raw / folder / img_dir, 'AIC image')
-    data = load_json(ann_file)
+    data = read_json(ann_file, 'annotation file')
     if not isinstance(data, list):
         raise Error(f'{ann_file}: expected a list of image records')
     inputs[f'{folder}/{ann_name}'] = sha256_file(ann_file)

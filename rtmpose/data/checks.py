@@ -7,7 +7,6 @@ Image checks: every referenced image must exist; decoding is checked on a determ
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rtmpose.errors import Error
+from rtmpose.io import read_json
 
 DECODE_MODES = ('none', 'sample', 'all')
 DECODE_SAMPLE = 64
@@ -33,21 +33,8 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
-def load_json(path: str | os.PathLike, what: str = 'annotation file') -> Any:
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise Error(f'{path}: {what} not found')
-    try:
-        with open(path, 'rb') as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise Error(f'{path}: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})') from None
-    except UnicodeDecodeError:
-        raise Error(f'{path}: invalid JSON (not UTF-8 text)') from None
-
-
 def load_coco(path: Path, keys=('images', 'annotations')) -> dict:
-    data = load_json(path)
+    data = read_json(path, 'annotation file')
     if not isinstance(data, dict) or any(not isinstance(data.get(k), list) for k in keys):
         raise Error(f'{path}: not a COCO-style file (needs lists {", ".join(keys)})')
     return data

@@ -17,13 +17,13 @@ import torch
 
 from rtmpose import topdown
 from rtmpose.codec import SimCCCodec
-from rtmpose.data.checks import load_json
 from rtmpose.data.meta import DatasetMeta, get_meta
 from rtmpose.data.transforms import (AugmentConfig, PixelAugment, random_bbox_transform, random_flip,
                                      random_half_body, topdown_affine, yolox_hsv)
 from rtmpose.errors import Error
+from rtmpose.io import read_json
 
-__all__ = ['TopDownDataset', 'AugmentConfig', 'load_json']
+__all__ = ['TopDownDataset', 'AugmentConfig']
 
 
 def _gt_instances(coco: dict, num_keypoints: int, ann_file: str) -> list[dict]:
@@ -60,7 +60,7 @@ def _gt_instances(coco: dict, num_keypoints: int, ann_file: str) -> list[dict]:
 
 
 def _det_instances(coco: dict, bbox_file: str, num_keypoints: int, thr: float) -> list[dict]:
-    dets = load_json(bbox_file, 'detection results file')
+    dets = read_json(bbox_file, 'detection results file')
     if not isinstance(dets, list):
         raise Error(f'{bbox_file}: expected a list of COCO detection results')
     images = {img['id']: img for img in coco.get('images', [])}
@@ -99,7 +99,7 @@ class TopDownDataset(torch.utils.data.Dataset):
         self.aug = (aug or AugmentConfig()) if train else None
         if train and bbox_file:
             raise Error('TopDownDataset: detection boxes (bbox_file) are for evaluation only')
-        coco = load_json(self.ann_file)
+        coco = read_json(self.ann_file, 'annotation file')
         if not isinstance(coco, dict) or 'images' not in coco:
             raise Error(f'{self.ann_file}: not a COCO keypoint file (no "images")')
         self.images = {img['id']: img for img in coco['images']}

@@ -7,7 +7,7 @@ import pytest
 
 import native
 from rtmpose.cli import main
-from rtmpose.data.cli import prepare
+from rtmpose.data.prepare import prepare
 from rtmpose.errors import Error
 
 DATASETS = sorted(native.MAKERS)
