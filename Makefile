@@ -49,8 +49,14 @@ tables: install
 info: install
 	$(BIN)/rtmpose info
 
+# The server comes from constraints.txt (mlflow, mlflow-skinny, mlflow-tracing pinned together), and every
+# package already installed is held at its version: if the server needed a different version of anything
+# the suite uses (mlflow-skinny above all, whose schema the server must read), pip fails instead of changing it.
 ui: install
-	$(BIN)/pip install -q -c constraints.txt mlflow
+	$(PY) -m pip list --format=freeze --exclude-editable > $(VENV)/ui-keep.txt
+	$(PY) -m pip install -q -c constraints.txt -c $(VENV)/ui-keep.txt mlflow || { echo "make ui: installing" \
+	  "the MLflow server would change a package the suite uses; constraints.txt must pin mlflow, mlflow-skinny" \
+	  "and mlflow-tracing to one release the index serves (then make install)" >&2; exit 1; }
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000 --workers 1
 
 clean:
