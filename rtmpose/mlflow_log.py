@@ -2,18 +2,45 @@
 
 Default store: a SQLite file in the repo (`sqlite:///mlflow.db`); `MLFLOW_TRACKING_URI` overrides it.
 If the store or server is unreachable, the run goes on and says so once.
+
+Artifacts: MLflow's SQL store turns every local artifact location into an absolute path of this clone
+(`file:///home/.../mlruns/1`), which breaks once the clone moves. Experiments this module creates in a
+SQLite store get `mlflow-artifacts:/<experiment>` instead, the location the tracking server itself hands out:
+`mlflow ui` run next to the database (as `make ui` does) serves it from `./mlartifacts/<experiment>/...`,
+and this module writes artifacts there directly (the folder `mlartifacts/` next to the .db file). Nothing in
+the database names the clone's path. Experiments that already exist keep the location they were created with.
+
+Tags on every run: `git_revision` (the commit, never `-dirty`), `source_modified` (true when package code,
+tests, tools or configuration differ from that commit; pipeline outputs such as reports/ or dvc.lock do
+not count) and, for a condition that did not run, `skipped=true` + `skipped_reason` with status FAILED:
+
+    with start_run('bench', name) as run:
+        if not available:
+            run.skip('onnxruntime-gpu not installed')     # run ends FAILED, tagged skipped_reason
+            return
+    record_skipped('bench', name, 'no CUDA device')       # same, for a run never started
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 DEFAULT_URI = 'sqlite:///mlflow.db'
+ARTIFACTS_DIR = 'mlartifacts'            # next to the SQLite file; `mlflow ui`'s default --artifacts-destination
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# what `source_modified` looks at: code and configuration, not the outputs the pipeline rewrites
+SOURCE_PATHS = ('rtmpose', 'tests', 'tools', ':(glob)experiments/*.yaml', ':(glob)experiments/ablations/*.yaml',
+                'pyproject.toml', 'constraints.txt', 'params.yaml', 'dvc.yaml', 'Makefile')
 _warned = False
 
 
@@ -24,14 +51,64 @@ def _warn_once(msg: str) -> None:
         _warned = True
 
 
-def git_revision() -> str:
+def _git(args: list[str], root: str | os.PathLike) -> subprocess.CompletedProcess:
+    return subprocess.run(['git', *args], cwd=root, capture_output=True, text=True, timeout=5)
+
+
+def git_revision(root: str | os.PathLike | None = None) -> str:
+    """The commit checked out in the project (`unknown` outside a git clone); never marked dirty."""
     try:
-        rev = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], capture_output=True,
-                               text=True, timeout=5).stdout.strip()
-        return rev + ('-dirty' if dirty else '') if rev else 'unknown'
+        r = _git(['rev-parse', 'HEAD'], root or PROJECT_ROOT)
+        return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else 'unknown'
     except (OSError, subprocess.SubprocessError):
         return 'unknown'
+
+
+def source_modified(root: str | os.PathLike | None = None, paths: tuple[str, ...] = SOURCE_PATHS) -> str:
+    """'true' when SOURCE_PATHS (tracked or new, not ignored) differ from the commit, else 'false'/'unknown'."""
+    try:
+        r = _git(['status', '--porcelain', '--', *paths], root or PROJECT_ROOT)
+        return ('true' if r.stdout.strip() else 'false') if r.returncode == 0 else 'unknown'
+    except (OSError, subprocess.SubprocessError):
+        return 'unknown'
+
+
+def git_tags(root: str | os.PathLike | None = None) -> dict[str, str]:
+    return {'git_revision': git_revision(root), 'source_modified': source_modified(root)}
+
+
+def local_artifacts_root(tracking_uri: str) -> Path | None:
+    """<folder of the SQLite file>/mlartifacts for a sqlite: URI, else None (a server or other store)."""
+    if not tracking_uri.startswith('sqlite:'):
+        return None
+    path = tracking_uri[len('sqlite:'):]
+    if not path.startswith('///'):
+        return None                     # sqlite:// (in memory) or an unusual form: leave artifacts to MLflow
+    db = path[3:].split('?', 1)[0]      # sqlite:///rel.db -> rel.db, sqlite:////abs.db -> /abs.db
+    return Path(os.path.abspath(db)).parent / ARTIFACTS_DIR
+
+
+def _artifact_location(experiment: str) -> str:
+    return 'mlflow-artifacts:/' + (re.sub(r'[^A-Za-z0-9._-]+', '_', experiment).strip('.') or 'experiment')
+
+
+def _set_experiment(mlflow, experiment: str, tracking_uri: str) -> None:
+    """set_experiment, creating it with a relocatable artifact location in a SQLite store."""
+    if local_artifacts_root(tracking_uri) is not None:
+        db = tracking_uri[len('sqlite:///'):].split('?', 1)[0]
+        if not os.path.exists(db):
+            # a new store: create it as the server would, so even MLflow's 'Default' experiment gets
+            # mlflow-artifacts:/0 rather than an absolute ./mlruns of this clone
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+            SqlAlchemyStore(tracking_uri, 'mlflow-artifacts:/')
+        client = mlflow.MlflowClient(tracking_uri)
+        if client.get_experiment_by_name(experiment) is None:
+            try:
+                client.create_experiment(experiment, artifact_location=_artifact_location(experiment))
+            except Exception:
+                if client.get_experiment_by_name(experiment) is None:   # not merely created by a racing run
+                    raise
+    mlflow.set_experiment(experiment)
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = '') -> dict[str, Any]:
@@ -48,8 +125,17 @@ def _flatten(d: Mapping[str, Any], prefix: str = '') -> dict[str, Any]:
 class Run:
     """Thin handle over an active MLflow run; every method is a no-op when tracking is off."""
 
-    def __init__(self, mlflow=None):
+    def __init__(self, mlflow=None, artifact_dir: Path | None = None):
         self._mlflow = mlflow
+        self._artifact_dir = artifact_dir   # set when this module writes the run's artifacts itself
+        self.status = 'FINISHED'            # what the run ends with when its block exits normally
+        self.skipped_reason: str | None = None
+
+    def skip(self, reason: str) -> None:
+        """Record that this condition did not run: status FAILED, tags skipped=true, skipped_reason."""
+        self.skipped_reason = str(reason)
+        self.status = 'FAILED'
+        self.set_tags({'skipped': 'true', 'skipped_reason': self.skipped_reason[:5000]})
 
     @property
     def active(self) -> bool:
@@ -74,18 +160,54 @@ class Run:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         self._call('set_tags', {k: str(v) for k, v in tags.items()})
 
+    def _local(self, write, what: str) -> None:
+        if self._mlflow is None:
+            return
+        try:
+            write()
+        except Exception as e:
+            _warn_once(f'{what} failed ({str(e).splitlines()[0][:160]})')
+            self._mlflow = None
+
     def log_artifact(self, path: str, artifact_path: str | None = None) -> None:
-        self._call('log_artifact', path, artifact_path)
+        if self._artifact_dir is None:
+            self._call('log_artifact', path, artifact_path)
+            return
+
+        def write():
+            dest = self._artifact_dir / (artifact_path or '')
+            dest.mkdir(parents=True, exist_ok=True)
+            if os.path.isdir(path):
+                shutil.copytree(path, dest / os.path.basename(os.path.normpath(path)), dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, dest / os.path.basename(path))
+        self._local(write, 'log_artifact')
 
     def log_dict(self, obj: Any, name: str) -> None:
-        self._call('log_dict', obj, name)
+        if self._artifact_dir is None:
+            self._call('log_dict', obj, name)
+            return
+
+        def write():
+            dest = self._artifact_dir / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if name.endswith(('.yaml', '.yml')):
+                import yaml
+                dest.write_text(yaml.safe_dump(obj, sort_keys=False))
+            else:
+                dest.write_text(json.dumps(obj, indent=2))
+        self._local(write, 'log_dict')
 
 
 @contextlib.contextmanager
 def start_run(experiment: str, run_name: str | None = None, params: Mapping[str, Any] | None = None,
               tags: Mapping[str, Any] | None = None, enabled: bool = True) -> Iterator[Run]:
-    """`with start_run('train', 'rtmpose-t') as run: run.log_metrics(...)`; yields a no-op Run if off."""
+    """`with start_run('train', 'rtmpose-t') as run: run.log_metrics(...)`; yields a no-op Run if off.
+
+    The run ends FINISHED, FAILED if the block raises, or FAILED with a skipped_reason after run.skip().
+    """
     mlflow = None
+    artifact_dir = None
     if enabled and os.environ.get('RTMPOSE_NO_MLFLOW') != '1':
         # fail fast on an unreachable server instead of MLflow's minutes of retries
         os.environ.setdefault('MLFLOW_HTTP_REQUEST_MAX_RETRIES', '0')
@@ -94,25 +216,36 @@ def start_run(experiment: str, run_name: str | None = None, params: Mapping[str,
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 import mlflow as _mlflow
-            _mlflow.set_tracking_uri(os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI))
-            _mlflow.set_experiment(experiment)
-            _mlflow.start_run(run_name=run_name)
+            uri = os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI)
+            _mlflow.set_tracking_uri(uri)
+            _set_experiment(_mlflow, experiment, uri)
+            active = _mlflow.start_run(run_name=run_name)
             mlflow = _mlflow
+            root, art = local_artifacts_root(uri), active.info.artifact_uri or ''
+            if root is not None and art.startswith('mlflow-artifacts:'):
+                artifact_dir = root / urlparse(art).path.lstrip('/')
         except Exception as e:
             _warn_once(str(e).splitlines()[0][:200] if str(e) else type(e).__name__)
-    run = Run(mlflow)
-    run.set_tags({'git_revision': git_revision(), **(tags or {})})
+    run = Run(mlflow, artifact_dir)
+    run.set_tags({**git_tags(), **(tags or {})})
     if params:
         run.log_params(params)
-    status = 'FINISHED'
+    failed = False
     try:
         yield run
     except BaseException:
-        status = 'FAILED'
+        failed = True
         raise
     finally:
         if run.active:
             try:
-                mlflow.end_run(status=status)
+                mlflow.end_run(status='FAILED' if failed else run.status)
             except Exception as e:
                 _warn_once(str(e).splitlines()[0][:200])
+
+
+def record_skipped(experiment: str, run_name: str | None, reason: str, params: Mapping[str, Any] | None = None,
+                   tags: Mapping[str, Any] | None = None, enabled: bool = True) -> None:
+    """Log a condition that did not run at all: a run with status FAILED, skipped=true, skipped_reason."""
+    with start_run(experiment, run_name, params=params, tags=tags, enabled=enabled) as run:
+        run.skip(reason)
