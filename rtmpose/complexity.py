@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -98,3 +98,24 @@ def model_complexity(name: str, num_keypoints: int | None = None, **overrides) -
     model = create(name, **overrides)
     w, h = input_size(model)
     return complexity(model, (1, 3, h, w))
+
+
+@dataclass
+class ComplexityConfig:
+    """`rtmpose info` settings (params.yaml section `complexity`)."""
+    models: list = field(default_factory=list)   # RTMPose model names; empty: every one
+    num_keypoints: int = 17
+
+
+def complexity_rows(models: list[str], num_keypoints: int) -> list[dict]:
+    """Parameters and GFLOPs of RTMPose models `models` (all when empty) with `num_keypoints` keypoints,
+    one row each as `rtmpose info` prints and writes them."""
+    from rtmpose.models import entry, model_names
+    rows = []
+    for name in models or model_names('rtmpose'):
+        entry(name, 'rtmpose')  # a one-line Error for unknown names
+        c = model_complexity(name, num_keypoints)
+        h, w = c.input_shape[2:]
+        rows.append(dict(model=name, input=f'{h}x{w}', num_keypoints=num_keypoints,
+                         params=c.params, params_m=round(c.params_m, 3), gflops=round(c.gflops, 4)))
+    return rows

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from rtmpose.complexity import count_flops
+from rtmpose.complexity import complexity, count_flops, model_complexity
+from rtmpose.models import input_size
 
 # id: (model name, overrides); ids use '@' for the variant, as in the tables
 RTMPOSE_VARIANTS = {
@@ -20,43 +21,38 @@ RTMPOSE_VARIANTS = {
 
 
 def baseline_complexity() -> dict[str, dict]:
-    from rtmpose.models.baselines import BASELINE_NAMES, build_baseline
+    from rtmpose.models import create, model_names
     out = {}
-    for name in BASELINE_NAMES:
-        m = build_baseline(name)
-        w, h = m.config.input_size
-        x = torch.zeros(1, 3, h, w)
+    for name in model_names('baseline'):
+        m = create(name)
+        w, h = input_size(m)
+        c = complexity(m, (1, 3, h, w))
         with torch.no_grad():
-            feats = m.backbone(x)
+            feats = m.backbone(torch.zeros(c.input_shape))
         out[name] = dict(input=f'{h}x{w}', num_keypoints=m.config.num_keypoints, repr_size=m.config.representation,
-                         total_gflops=count_flops(m, x) / 1e9, total_params_m=sum(p.numel() for p in m.parameters()) / 1e6,
+                         total_gflops=c.gflops, total_params_m=c.params_m,
                          head_gflops=count_flops(m.head, feats) / 1e9,
                          head_params_m=sum(p.numel() for p in m.head.parameters()) / 1e6)
     return out
 
 
+def _row(name: str, keypoint_column: int | str, **overrides) -> dict:
+    """Complexity of model `name` with config `overrides`, batch 1 at its input size."""
+    c = model_complexity(name, **overrides)
+    h, w = c.input_shape[2:]
+    return dict(model=name, input=f'{h}x{w}', num_keypoints=keypoint_column, params=c.params,
+                params_m=round(c.params_m, 3), gflops=round(c.gflops, 4))
+
+
 def variant_complexity() -> dict[str, dict]:
-    from rtmpose.complexity import complexity
-    from rtmpose.models import build_model
-    out = {}
-    for vid, (name, overrides) in RTMPOSE_VARIANTS.items():
-        m = build_model(name, **overrides)
-        w, h = m.config.input_size
-        c = complexity(m, (1, 3, h, w))
-        out[vid] = dict(model=name, input=f'{h}x{w}', num_keypoints=m.config.num_keypoints, params=c.params,
-                        params_m=round(c.params_m, 3), gflops=round(c.gflops, 4))
-    return out
+    from rtmpose.models import model_config
+    return {vid: _row(name, model_config(name, **overrides).num_keypoints, **overrides)
+            for vid, (name, overrides) in RTMPOSE_VARIANTS.items()}
 
 
 def detector_complexity() -> dict[str, dict]:
     """RTMDet-nano at its person-pipeline test scale (Tables 5 and 12 add it to the pose model)."""
-    from rtmpose.complexity import complexity
-    from rtmpose.models.rtmdet import build_detector
-    m = build_detector('rtmdet-nano')
-    s = m.config.input_size
-    c = complexity(m, (1, 3, s, s))
-    return {'rtmdet-nano': dict(model='rtmdet-nano', input=f'{s}x{s}', num_keypoints='n/a', params=c.params,
-                                params_m=round(c.params_m, 3), gflops=round(c.gflops, 4))}
+    return {'rtmdet-nano': _row('rtmdet-nano', 'n/a')}
 
 
 def table_complexity() -> dict[str, dict]:
