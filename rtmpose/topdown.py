@@ -1,7 +1,8 @@
 """Top-down geometry shared by training, evaluation, deployment and the inference pipeline.
 
 Box -> (centre, scale) with padding 1.25, the aspect-ratio fix, the affine warp to the model input,
-normalisation, flip test, and the map from crop coordinates back to the image. Semantics of mmpose
+normalisation (batched, or fused into a reused buffer for a fixed box: BoxCrop), flip test, and the map
+from crop coordinates back to the image. Semantics of mmpose
 1.3.2: structures/bbox/transforms.py (bbox_xyxy2cs, get_warp_matrix), datasets/transforms/
 topdown_transforms.py (TopdownAffine), models/pose_estimators/topdown.py and codecs/utils (flip).
 """
@@ -82,6 +83,43 @@ def normalize(crops_bgr: np.ndarray) -> np.ndarray:
     x = x[..., ::-1].astype(np.float32)
     x = (x - np.array(MEAN, np.float32)) / np.array(STD, np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def normalize_into(crop_bgr: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """One (H, W, 3) uint8 BGR crop -> `out` (3, H, W) float32 RGB, the same values as `normalize` with
+    BGR -> RGB and (x - mean) / std folded into one multiply-add per channel and no temporaries (the
+    per-frame hot path of a fixed-box crop)."""
+    mul = 1.0 / np.array(STD, np.float32)
+    add = -np.array(MEAN, np.float32) / np.array(STD, np.float32)
+    for c in range(3):   # crop channel c (BGR) -> input channel 2 - c (RGB)
+        np.multiply(crop_bgr[..., c], mul[2 - c], out=out[2 - c], casting='unsafe')
+        out[2 - c] += add[2 - c]
+    return out
+
+
+class BoxCrop:
+    """The crop of one fixed box per frame: centre/scale and the warp matrix are computed once (as a
+    tracker-driven pipeline keeps a box), each call is one warpAffine into a reused buffer plus the fused
+    normalise, and `to_image` maps crop keypoints back to the image."""
+
+    def __init__(self, bbox: np.ndarray, input_size: tuple[int, int]):
+        self.input_size = (int(input_size[0]), int(input_size[1]))   # (w, h)
+        w, h = self.input_size
+        center, scale = bbox_xyxy_to_center_scale(np.asarray(bbox, np.float32).reshape(-1, 4)[:1])
+        self.center, self.scale = center, fix_aspect_ratio(scale, w / h)
+        self.matrix = get_warp_matrix(self.center[0], self.scale[0], 0.0, self.input_size)
+        self.crop = np.empty((h, w, 3), np.uint8)
+        self.batch = np.empty((1, 3, h, w), np.float32)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """(1, 3, h, w) normalised input of the box in `image` (a buffer reused by the next call)."""
+        import cv2
+        cv2.warpAffine(image, self.matrix, self.input_size, dst=self.crop, flags=cv2.INTER_LINEAR)
+        normalize_into(self.crop, self.batch[0])
+        return self.batch
+
+    def to_image(self, keypoints: np.ndarray) -> np.ndarray:
+        return crop_to_image(keypoints, self.center, self.scale, self.input_size)
 
 
 def crop_to_image(keypoints: np.ndarray, center: np.ndarray, scale: np.ndarray,

@@ -3,6 +3,8 @@
 Two numbers on a fixed set of seeded, normalised-image-like inputs: the max abs difference of the raw
 outputs (SimCC logits or heatmaps) and the mean keypoint displacement in input pixels after decoding
 with the model's own codec. Beyond the backend/precision tolerance the export is marked failed.
+Detectors (raw box/score maps, no keypoints) are judged on the first number only: `decode` is None and
+the keypoint fields stay None.
 """
 from __future__ import annotations
 
@@ -30,9 +32,9 @@ class GateResult:
     passed: bool
     max_abs_diff: float
     rel_diff: float          # max_abs_diff / reference_scale: what the tolerance applies to
-    mean_kpt_px: float
+    mean_kpt_px: float | None   # None: no keypoints to decode (detectors)
     tol_rel_diff: float
-    tol_mean_px: float
+    tol_mean_px: float | None
     samples: int
     reference_scale: float   # max |output| of PyTorch: shows the comparison is not between zeros
 
@@ -41,9 +43,12 @@ class GateResult:
 
     def line(self) -> str:
         state = 'passed' if self.passed else 'FAILED'
-        return (f'accuracy gate {state}: max|diff| {self.max_abs_diff:.3g} = {self.rel_diff:.3g} of max|output| '
-                f'(tol {self.tol_rel_diff:g}), '
-                f'mean keypoint shift {self.mean_kpt_px:.3g} px (tol {self.tol_mean_px:g})')
+        line = (f'accuracy gate {state}: max|diff| {self.max_abs_diff:.3g} = {self.rel_diff:.3g} of max|output| '
+                f'(tol {self.tol_rel_diff:g}), ')
+        if self.mean_kpt_px is None:
+            return line + 'raw outputs only (no keypoints to decode)'
+        return line + f'mean keypoint shift {self.mean_kpt_px:.3g} px (tol {self.tol_mean_px:g})'
+
 
 
 def gate_inputs(input_size: tuple[int, int], n: int = GATE_SAMPLES, seed: int = GATE_SEED) -> np.ndarray:
@@ -53,24 +58,30 @@ def gate_inputs(input_size: tuple[int, int], n: int = GATE_SAMPLES, seed: int = 
 
 
 def check(run: Callable[[np.ndarray], list[np.ndarray]], model: torch.nn.Module,
-          decode: Callable[..., tuple[np.ndarray, np.ndarray]], input_size: tuple[int, int],
+          decode: Callable[..., tuple[np.ndarray, np.ndarray]] | None, input_size: tuple[int, int],
           precision: str = 'fp32', tolerance: tuple[float, float] | None = None) -> GateResult:
-    """Run `run` (a Runner) and PyTorch eager on the gate inputs, one sample at a time (batch 1 exports)."""
+    """Run `run` (a Runner) and PyTorch eager on the gate inputs, one sample at a time (batch 1 exports).
+
+    `decode` None (detectors): only the raw outputs' relative max difference is judged."""
     x = gate_inputs(input_size)
     with torch.no_grad():
         ref = model.eval()(torch.from_numpy(x))
     ref = [t.numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
     outs = [run(x[i:i + 1]) for i in range(len(x))]
     got = [np.concatenate([o[k] for o in outs]) for k in range(len(ref))]
+    tol = tolerance or TOLERANCES[precision]
+    tol_px = None if decode is None else tol[1]
     if [g.shape for g in got] != [r.shape for r in ref]:
-        tol = tolerance or TOLERANCES[precision]
-        return GateResult(False, float('inf'), float('inf'), float('inf'), tol[0], tol[1], len(x), 0.0)
+        shift = None if decode is None else float('inf')
+        return GateResult(False, float('inf'), float('inf'), shift, tol[0], tol_px, len(x), 0.0)
     max_abs = max(float(np.abs(g.astype(np.float64) - r).max()) for g, r in zip(got, ref))
     scale = max(float(np.abs(r).max()) for r in ref)
     rel = max_abs / max(scale, 1e-12)
-    k_ref, _ = decode(*ref)
-    k_got, _ = decode(*got)
-    shift = float(np.linalg.norm(k_got - k_ref, axis=-1).mean())
-    tol = tolerance or TOLERANCES[precision]
-    ok = bool(np.isfinite(rel) and rel <= tol[0] and shift <= tol[1])
-    return GateResult(ok, max_abs, rel, shift, tol[0], tol[1], len(x), scale)
+    ok = bool(np.isfinite(rel) and rel <= tol[0])
+    shift = None
+    if decode is not None:
+        k_ref, _ = decode(*ref)
+        k_got, _ = decode(*got)
+        shift = float(np.linalg.norm(k_got - k_ref, axis=-1).mean())
+        ok = ok and shift <= tol[1]
+    return GateResult(ok, max_abs, rel, shift, tol[0], tol_px, len(x), scale)

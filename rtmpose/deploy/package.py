@@ -1,4 +1,7 @@
-"""Cached, gated exports: harness/exports/<key>/ holds the backend files and export.json.
+"""The one export cache, content-keyed and gated, used by `rtmpose export`, `rtmpose bench`, the pipeline
+bench and `rtmpose demo`: harness/exports/<key>/ holds the backend files and export.json.
+
+What each backend writes and how it is run comes from the backend table (rtmpose.deploy.backends).
 
 The key covers everything that changes the file: model, weights (checkpoint sha256 or 'random-seed-N'),
 backend, precision, input size, batch mode and opset. An export is built in a temporary folder, run
@@ -7,10 +10,8 @@ into place, so a folder that exists is complete. A later call reuses it after ch
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -22,18 +23,15 @@ import numpy as np
 import torch
 
 from rtmpose.deploy import gate
-from rtmpose.deploy.export import DEFAULT_OPSET, POSE_OUTPUTS, export_ncnn, export_onnx, export_openvino, \
-    export_tensorrt, tensorrt_unavailable_reason
-from rtmpose.deploy.runners import BACKENDS, PRECISIONS, Runner, make_runner
+from rtmpose.deploy.backends import backend, check_available
+from rtmpose.deploy.export import DEFAULT_OPSET, POSE_OUTPUTS
+from rtmpose.deploy.runners import Runner
 from rtmpose.errors import Error
-from rtmpose.io import write_json_atomic
+from rtmpose.io import sha256_file, write_json_atomic
+from rtmpose.system import library_versions
 
 DEFAULT_ROOT = 'harness/exports'
-# backend -> (main file name, precisions it can export)
-_FILES = {'onnx': 'model.onnx', 'onnxruntime': 'model.onnx', 'openvino': 'model.xml', 'ncnn': 'model.ncnn.param',
-          'tensorrt': 'model.engine', 'torch': 'weights.pt', 'torch-compile': 'weights.pt'}
-EXPORT_BACKENDS = tuple(_FILES)
-_RUNTIME = {'onnx': 'onnxruntime'}   # the plain ONNX file is checked and timed with ONNX Runtime
+EXPORT_FAMILIES = ('rtmpose', 'peer', 'detector')   # rtmpose.models families the cache exports
 
 
 @dataclass(frozen=True)
@@ -45,6 +43,7 @@ class ExportSpec:
     seed: int = 0
     dynamic_batch: bool = False
     opset: int = DEFAULT_OPSET
+    input_side: int | None = None        # square input side of a detector (None: the model's own)
 
 
 @dataclass
@@ -52,55 +51,76 @@ class SourceModel:
     module: torch.nn.Module
     input_size: tuple[int, int]          # (w, h)
     weights: str                         # 'sha256:<hex>' or 'random-seed-N'
-    kind: str                            # 'simcc' or 'heatmap'
+    output: str                          # 'simcc', 'heatmap' or 'detection' (rtmpose.models MODELS[...].output)
 
-    def decode(self, *outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.kind == 'simcc':
-            return self.module.codec().decode(outputs[0], outputs[1])
-        from rtmpose.models.baselines.peers import decode_heatmaps
-        return decode_heatmaps(outputs[0], self.input_size)
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        if self.output == 'simcc':
+            return POSE_OUTPUTS
+        if self.output == 'detection':
+            from rtmpose.models.rtmdet import OUTPUT_NAMES
+            return OUTPUT_NAMES
+        return ('heatmaps',)
 
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
+    @property
+    def decode(self):
+        """(*raw outputs) -> (keypoints, scores) in input pixels; None for detectors (no keypoints)."""
+        if self.output == 'simcc':
+            return lambda *outputs: self.module.codec().decode(outputs[0], outputs[1])
+        if self.output == 'heatmap':
+            from rtmpose.models import decode_heatmaps
+            return lambda *outputs: decode_heatmaps(outputs[0], self.input_size)
+        return None
 
 
 def model_names() -> tuple[str, ...]:
-    from rtmpose.models import MODEL_NAMES
-    from rtmpose.models.baselines.peers import PEER_NAMES
-    return MODEL_NAMES + PEER_NAMES
+    from rtmpose.models import model_names as names_of
+    return names_of(*EXPORT_FAMILIES)
 
 
-def build_source(name: str, checkpoint: str | None = None, seed: int = 0) -> SourceModel:
-    """The PyTorch model behind an export. Without a checkpoint the weights are seeded random values
-    (fine for speed; well-scaled so the accuracy gate compares non-trivial outputs)."""
-    from rtmpose.models import MODEL_NAMES, build_model
-    from rtmpose.models.baselines.peers import PEER_NAMES, build_peer
+def build_source(name: str, checkpoint: str | None = None, seed: int = 0, input_side: int | None = None
+                 ) -> SourceModel:
+    """The PyTorch model behind an export (rtmpose.models.create). Without a checkpoint the weights are
+    seeded random values (rtmpose.seeded: fine for speed; well-scaled so the accuracy gate compares
+    non-trivial outputs)."""
+    from rtmpose.models import create, entry, input_size
     from rtmpose.seeded import seeded_state_dict
-    if name in MODEL_NAMES:
-        module = build_model(name, checkpoint)
-        kind, size = 'simcc', module.config.input_size
-    elif name in PEER_NAMES:
-        if checkpoint:
-            raise Error(f'{name}: peer models are timed with random weights; --checkpoint is not supported')
-        module, kind = build_peer(name), 'heatmap'
-        size = module.input_size
-    else:
-        raise Error(f'unknown model {name!r}; choose one of: {", ".join(model_names())}')
+    model_entry = entry(name, *EXPORT_FAMILIES)
+    if checkpoint and model_entry.family == 'peer':
+        raise Error(f'{name}: peer models are timed with random weights; --checkpoint is not supported')
+    overrides = {}
+    if input_side is not None:
+        if model_entry.family != 'detector':
+            raise Error(f'{name}: a square input side override is for detectors only')
+        overrides['input_size'] = int(input_side)
+    if checkpoint and not os.path.isfile(checkpoint):
+        raise Error(f'{checkpoint}: checkpoint not found')
+    module = create(name, checkpoint, **overrides)
+    size = input_size(module)
     if checkpoint:
-        if not os.path.isfile(checkpoint):
-            raise Error(f'{checkpoint}: checkpoint not found')
         weights = f'sha256:{sha256_file(checkpoint)}'
     else:
         module.load_state_dict(seeded_state_dict(module.state_dict(), seed))
-        if kind == 'heatmap':
+        if model_entry.output == 'heatmap':
             _recalibrate_bn(module, size, seed)
+        if model_entry.output == 'detection':
+            _classifier_prior(module, seed)
         weights = f'random-seed-{seed}'
-    return SourceModel(module.eval(), tuple(size), weights, kind)
+    return SourceModel(module.eval(), size, weights, model_entry.output)
+
+
+def _classifier_prior(module: torch.nn.Module, seed: int, prior_prob: float = 0.01) -> None:
+    """mmdet's init of RTMDet's classifiers (RTMDetSepBNHead.init_weights: weights ~N(0, 0.01), bias for a
+    prior probability of 0.01), seeded: a random detector then scores every anchor ~0.01 and finds nobody,
+    as an untrained one does, instead of reporting every anchor as a person."""
+    from rtmpose.seeded import rng_for
+    bias = float(-np.log((1 - prior_prob) / prior_prob))
+    with torch.no_grad():
+        for name, conv in module.named_modules():
+            if name.startswith('bbox_head.rtm_cls.') and isinstance(conv, torch.nn.Conv2d):
+                w = rng_for(seed, f'{name}.weight').normal(0.0, 0.01, tuple(conv.weight.shape))
+                conv.weight.copy_(torch.from_numpy(w.astype(np.float32)))
+                conv.bias.fill_(bias)
 
 
 def _recalibrate_bn(module: torch.nn.Module, input_size: tuple[int, int], seed: int) -> None:
@@ -126,61 +146,19 @@ def export_key(spec: ExportSpec, source: SourceModel) -> str:
     return f'{spec.model}_{spec.backend}_{spec.precision}_{h}x{w}_{batch}_op{spec.opset}_{weights}'
 
 
-def _validate(spec: ExportSpec) -> None:
-    if spec.backend not in EXPORT_BACKENDS:
-        raise Error(f'unknown backend {spec.backend!r}; choose one of: {", ".join(EXPORT_BACKENDS)}')
-    if spec.precision not in PRECISIONS:
-        raise Error(f'unknown precision {spec.precision!r}; choose one of: {", ".join(PRECISIONS)}')
-    allowed = {'onnx': ('fp32',), 'onnxruntime': ('fp32',), 'openvino': PRECISIONS, 'ncnn': ('fp32', 'fp16'),
-               'tensorrt': ('fp32', 'fp16'), 'torch': ('fp32', 'fp16'), 'torch-compile': ('fp32', 'fp16')}
-    if spec.precision not in allowed[spec.backend]:
-        raise Error(f'{spec.backend} exports support {", ".join(allowed[spec.backend])}, not {spec.precision}')
-    if spec.backend == 'tensorrt':
-        reason = tensorrt_unavailable_reason()
-        if reason:
-            raise Error(f'tensorrt not available: {reason}')
-
-
-def _versions() -> dict[str, str]:
-    out = {'python': platform.python_version(), 'torch': torch.__version__}
-    for mod in ('onnx', 'onnxruntime', 'onnxslim', 'openvino', 'ncnn', 'pnnx'):
-        try:
-            from importlib.metadata import version
-            out[mod] = version(mod)
-        except Exception:
-            pass
-    return out
-
-
-def _write_backend_files(spec: ExportSpec, source: SourceModel, folder: Path) -> None:
-    w, h = source.input_size
-    shape = (1, 3, h, w)
-    outputs = POSE_OUTPUTS if source.kind == 'simcc' else ('heatmaps',)
-    if spec.backend in ('torch', 'torch-compile'):
-        torch.save(source.module.state_dict(), folder / 'weights.pt')
-        return
-    onnx_path = export_onnx(source.module, folder / 'model.onnx', shape, outputs, spec.dynamic_batch, spec.opset)
-    if spec.backend == 'openvino':
-        export_openvino(onnx_path, folder / 'model.xml')
-    elif spec.backend == 'ncnn':
-        export_ncnn(onnx_path, folder / 'model.ncnn.param', shape, fp16=spec.precision == 'fp16')
-    elif spec.backend == 'tensorrt':
-        export_tensorrt(onnx_path, folder / 'model.engine', fp16=spec.precision == 'fp16')
-    if spec.backend not in ('onnx', 'onnxruntime'):
-        onnx_path.unlink()  # the hub file is not needed once converted
-
-
 def runner_for(record: dict[str, Any], threads: int = 1, source: SourceModel | None = None) -> Runner:
     """A Runner on a cached export (rebuilding the PyTorch module for the torch backends)."""
-    backend, precision = record['backend'], record['precision']
-    path = Path(record['dir']) / _FILES[backend]
-    if backend in ('torch', 'torch-compile'):
+    entry = backend(record['backend'])
+    path = Path(record['dir']) / entry.main_file
+    if entry.from_module:
         if source is None:
-            source = build_source(record['model'], record.get('checkpoint'), record.get('seed', 0))
+            source = build_source(record['model'], record.get('checkpoint'), record.get('seed', 0),
+                                  record.get('input_side'))
         module = source.module
-        module.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
-        return make_runner(backend, module, threads, precision)
-    return make_runner(_RUNTIME.get(backend, backend), path, threads, precision)
+        module.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))  # the cache's own file
+        return entry.runner(module, threads, record['precision'])
+    from rtmpose.deploy.runners import make_runner
+    return make_runner(record['backend'], path, threads, record['precision'])
 
 
 def load_record(folder: str | os.PathLike, verify: bool = True) -> dict[str, Any] | None:
@@ -199,10 +177,14 @@ def load_record(folder: str | os.PathLike, verify: bool = True) -> dict[str, Any
 
 
 def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool = False, threads: int = 1,
-           verbose: bool = True) -> dict[str, Any]:
-    """Export (or reuse) one model/backend/precision, gate it, and return its export.json record."""
-    _validate(spec)
-    source = build_source(spec.model, spec.checkpoint, spec.seed)
+           verbose: bool = True, source: SourceModel | None = None) -> dict[str, Any]:
+    """Export (or reuse) one model/backend/precision, gate it, and return its export.json record.
+
+    `source` is the spec's build_source(...) when the caller already has it."""
+    entry = backend(spec.backend)
+    check_available(entry, spec.precision)
+    if source is None:
+        source = build_source(spec.model, spec.checkpoint, spec.seed, spec.input_side)
     key = export_key(spec, source)
     root = Path(root)
     final = root / key
@@ -215,18 +197,19 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
     tmp = Path(tempfile.mkdtemp(prefix=f'.{key}.', dir=root))
     try:
         t0 = time.perf_counter()
-        _write_backend_files(spec, source, tmp)
+        entry.write(source, tmp, spec)
         export_s = time.perf_counter() - t0
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-        record = dict(asdict(spec), key=key, dir=str(final), input_size=list(source.input_size), kind=source.kind,
-                      weights=source.weights, main_file=_FILES[spec.backend], files=files,
+        record = dict(asdict(spec), key=key, dir=str(final), input_size=list(source.input_size), output=source.output,
+                      weights=source.weights, main_file=entry.main_file, runtime=entry.runtime, files=files,
                       note=('random weights: valid for speed, not for accuracy'
                             if source.weights.startswith('random') else 'trained checkpoint'),
-                      versions=_versions(), export_seconds=round(export_s, 2),
+                      versions=library_versions(), export_seconds=round(export_s, 2),
                       created=time.strftime('%Y-%m-%dT%H:%M:%S'))
         record['dir'] = str(tmp)
         runner = runner_for(record, threads, source)
-        result = gate.check(runner, source.module, source.decode, source.input_size, spec.precision)
+        result = gate.check(runner, source.module, source.decode, source.input_size, spec.precision,
+                            entry.tolerance(spec.precision))
         record.update(dir=str(final), runner=_jsonable(runner.info), gate=result.to_dict(),
                       status='ok' if result.passed else 'failed')
         write_json_atomic(tmp / 'export.json', record)
@@ -240,6 +223,18 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
     if verbose:
         report(record)
     return record
+
+
+def open_export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, threads: int = 1, force: bool = False,
+                verbose: bool = True) -> tuple[dict[str, Any], SourceModel, Runner | None]:
+    """Export (or reuse) `spec` and, when it passed the accuracy gate, a Runner on it with `threads`.
+
+    Returns (export.json record, the PyTorch source model, runner or None for a failed export)."""
+    source = build_source(spec.model, spec.checkpoint, spec.seed, spec.input_side)
+    record = export(spec, root, force=force, threads=threads, verbose=verbose, source=source)
+    if record['status'] != 'ok':
+        return record, source, None
+    return record, source, runner_for(record, threads, source)
 
 
 def report(record: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
     runner = make_runner('onnxruntime', 'rtmpose-t.onnx', threads=1)
     simcc_x, simcc_y = runner(batch)
 
-Backends: onnxruntime, openvino, ncnn, tensorrt (lazy import, GPU), torch (eager) and torch-compile.
+Runtimes: onnxruntime, openvino, ncnn, tensorrt (lazy import, GPU), torch (eager) and torch-compile; which
+backend uses which is the table in rtmpose.deploy.backends.
 CPU backends are pinned to `threads` intra-op threads (the paper times ONNX Runtime with one).
 `runner.sync` is a callable to run before reading a clock on asynchronous devices (None on CPU).
 """
@@ -18,8 +19,6 @@ import numpy as np
 
 from rtmpose.errors import Error
 
-BACKENDS = ('onnxruntime', 'openvino', 'ncnn', 'tensorrt', 'torch', 'torch-compile')
-PRECISIONS = ('fp32', 'fp16', 'bf16')
 _OV_PRECISION = {'fp32': 'f32', 'fp16': 'f16', 'bf16': 'bf16'}
 
 
@@ -46,7 +45,7 @@ def _need_file(model_file, backend: str) -> str:
     return path
 
 
-def _onnxruntime(path: str, threads: int, precision: str) -> Runner:
+def onnxruntime_runner(path: str, threads: int, precision: str) -> Runner:
     import onnxruntime as ort
     if precision != 'fp32':
         raise Error('onnxruntime on CPU runs fp32 only')
@@ -69,7 +68,7 @@ def _onnxruntime(path: str, threads: int, precision: str) -> Runner:
                         'onnxruntime': ort.__version__, 'outputs': outputs})
 
 
-def _openvino(path: str, threads: int, precision: str) -> Runner:
+def openvino_runner(path: str, threads: int, precision: str) -> Runner:
     import openvino as ov
     import openvino.properties as props
     import openvino.properties.hint as hints
@@ -89,7 +88,7 @@ def _openvino(path: str, threads: int, precision: str) -> Runner:
                         'openvino': ov.get_version()})
 
 
-def _ncnn(path: str, threads: int, precision: str) -> Runner:
+def ncnn_runner(path: str, threads: int, precision: str) -> Runner:
     import ncnn
     if precision not in ('fp32', 'fp16'):
         raise Error(f'ncnn: precision {precision} not supported (fp32 or fp16)')
@@ -122,7 +121,7 @@ def _ncnn(path: str, threads: int, precision: str) -> Runner:
                         'ncnn': ncnn.__version__})
 
 
-def _tensorrt(path: str, threads: int, precision: str) -> Runner:
+def tensorrt_runner(path: str, threads: int, precision: str) -> Runner:
     from rtmpose.deploy.export import tensorrt_unavailable_reason
     reason = tensorrt_unavailable_reason()
     if reason:
@@ -155,7 +154,7 @@ def _tensorrt(path: str, threads: int, precision: str) -> Runner:
                   info={'tensorrt': trt.__version__, 'device': torch.cuda.get_device_name()})
 
 
-def _torch(model, threads: int, precision: str, compile: bool) -> Runner:
+def torch_runner(model, threads: int, precision: str, compile: bool = False) -> Runner:
     import torch
     from torch import nn
     if isinstance(model, (str, os.PathLike)):
@@ -190,16 +189,15 @@ def _torch(model, threads: int, precision: str, compile: bool) -> Runner:
 
 def make_runner(backend: str, model_file: str | os.PathLike | Any, threads: int = 1,
                 precision: str = 'fp32') -> Runner:
-    """A Runner for `backend` on `model_file` (.onnx, OpenVINO .xml/.onnx, ncnn .param, TensorRT engine,
-    or an nn.Module / TorchScript file for 'torch' and 'torch-compile')."""
-    if backend not in BACKENDS:
-        raise Error(f'unknown backend {backend!r}; choose one of: {", ".join(BACKENDS)}')
+    """A Runner for `backend` (a name of rtmpose.deploy.backends.BACKENDS) on `model_file` (.onnx, OpenVINO
+    .xml/.onnx, ncnn .param, TensorRT engine, or an nn.Module / TorchScript file for 'torch' and
+    'torch-compile')."""
+    from rtmpose.deploy.backends import PRECISIONS, backend as backend_entry
+    entry = backend_entry(backend)
     if precision not in PRECISIONS:
         raise Error(f'unknown precision {precision!r}; choose one of: {", ".join(PRECISIONS)}')
     if not isinstance(threads, int) or threads < 1:
         raise Error(f'threads must be a positive integer, got {threads!r}')
-    if backend in ('torch', 'torch-compile'):
-        return _torch(model_file, threads, precision, compile=backend == 'torch-compile')
-    path = _need_file(model_file, backend)
-    return {'onnxruntime': _onnxruntime, 'openvino': _openvino, 'ncnn': _ncnn,
-            'tensorrt': _tensorrt}[backend](path, threads, precision)
+    if entry.from_module:
+        return entry.runner(model_file, threads, precision)
+    return entry.runner(_need_file(model_file, backend), threads, precision)

@@ -8,11 +8,9 @@ Only exports that passed the accuracy gate are timed; a failed or unavailable on
 """
 from __future__ import annotations
 
-import csv
-import io
+import functools
 import json
 import os
-import platform
 import sys
 import tempfile
 from collections.abc import Callable
@@ -22,27 +20,26 @@ from typing import Any
 
 import numpy as np
 
+from rtmpose.deploy.plan import ExportPlan
 from rtmpose.errors import Error
 from rtmpose.harness.timing import summarize, time_callables
 
-# Published ONNX Runtime latencies on an i7-11700, 1 thread (RTMPose paper, Table 4/5), ms.
-PAPER_ORT_MS = {'rtmpose-t': 3.20, 'rtmpose-s': 4.48, 'rtmpose-m': 11.06, 'rtmpose-l': 18.85,
-                'rtmpose-m-384x288': 24.78, 'tinypose-128x96': 10.58, 'litehrnet-30': 22.75}
 SPANS = ('model', 'e2e')
 REFERENCE_MODEL = 'rtmpose-t'
+# the published ONNX Runtime latency (i7-11700, 1 thread, RTMPose paper Tables 4/5) of a model
+PAPER_LATENCIES = 'spec_latencies'
+PAPER_ORT_COLUMN = 'ort_i7_11700_ms'
 FIELDS = ['model', 'backend', 'precision', 'threads', 'span', 'status', 'mean_ms', 'median_ms', 'p90_ms', 'min_ms',
           'max_ms', 'std_ms', 'fps', 'runs', 'gflops', 'params_m', 'achieved_gflops_per_s', 'fraction_of_peak',
           'paper_ort_ms', 'ratio_to_paper', 'gate_rel_diff', 'gate_kpt_px', 'input', 'weights', 'export_key']
+RATIO_FIELDS = ['kind', 'model', 'backend', 'precision', 'threads', 'span', 'reference', 'ratio_mean',
+                'ratio_median']
 
 
 @dataclass
-class BenchConfig:
-    models: list[str] = field(default_factory=lambda: ['rtmpose-t', 'rtmpose-s', 'rtmpose-m', 'rtmpose-l'])
-    peers: list[str] = field(default_factory=lambda: ['tinypose-128x96', 'tinypose-256x192', 'litehrnet-30',
-                                                      'hrnet-w32', 'hrnet-w48-384x288'])
-    backends: list[str] = field(default_factory=lambda: ['onnxruntime', 'openvino', 'ncnn', 'torch'])
-    peer_backends: list[str] = field(default_factory=lambda: ['onnxruntime'])
-    precisions: list[str] = field(default_factory=lambda: ['fp32'])
+class BenchConfig(ExportPlan):
+    """The `bench` section: which exports (ExportPlan: models, peers, backends, precisions, exports, seed)
+    and how to time them."""
     threads: list[int] = field(default_factory=lambda: [1])
     spans: list[str] = field(default_factory=lambda: ['model', 'e2e'])
     peer_spans: list[str] = field(default_factory=lambda: ['model', 'e2e'])
@@ -50,9 +47,7 @@ class BenchConfig:
     runs: int = 200
     block: int = 10
     external: list[str] = field(default_factory=lambda: ['blazepose-lite', 'blazepose-full', 'blazepose-heavy'])
-    exports: str = 'harness/exports'
     out: str = 'reports/bench'
-    seed: int = 0
     mlflow: bool = True
 
     def __post_init__(self):
@@ -82,6 +77,14 @@ class Condition:
         return f'{self.model}|{self.backend}|{self.precision}|t{self.threads}'
 
 
+@functools.lru_cache(maxsize=None)
+def paper_ort_ms(model: str) -> float | str:
+    """The paper's ONNX Runtime latency of `model` (reports/paper/spec_latencies.yaml), '' if not published."""
+    from rtmpose.paper import paper_value
+    value = paper_value(PAPER_LATENCIES, model, PAPER_ORT_COLUMN)
+    return '' if value is None else value
+
+
 # ---------------------------------------------------------------- the end-to-end span
 def bench_image(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A fixed 640x480 BGR frame and a person-sized box in it (content does not change the cost)."""
@@ -91,97 +94,44 @@ def bench_image(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 class TopdownE2E:
-    """One person: crop with a single warpAffine, normalise, run, decode, map back to the image.
-
-    The centre/scale and the warp matrix depend only on the box, so they are computed once per box as a
-    tracker-driven pipeline would; per frame the work is warpAffine + a fused normalise + model + decode.
-    """
+    """One person, the e2e span: crop with a single warpAffine + fused normalise (rtmpose.topdown.BoxCrop,
+    whose box geometry is computed once as a tracker-driven pipeline would), run, decode, map back."""
 
     def __init__(self, runner: Callable, decode: Callable, input_size: tuple[int, int], bbox: np.ndarray):
-        import cv2
-        from rtmpose.models.rtmpose import MEAN, STD
-        from rtmpose.topdown import bbox_xyxy_to_center_scale, fix_aspect_ratio, get_warp_matrix
-        self.cv2 = cv2
-        self.runner, self.decode, self.input_size = runner, decode, tuple(input_size)
-        w, h = self.input_size
-        center, scale = bbox_xyxy_to_center_scale(bbox)
-        self.center, self.scale = center, fix_aspect_ratio(scale, w / h)
-        self.matrix = get_warp_matrix(self.center[0], self.scale[0], 0.0, self.input_size)
-        self.crop = np.empty((h, w, 3), np.uint8)
-        self.batch = np.empty((1, 3, h, w), np.float32)
-        # BGR -> RGB and (x - mean) / std folded into one multiply-add per channel
-        self.mul = (1.0 / np.array(STD, np.float32))[::-1].copy()
-        self.add = (-np.array(MEAN, np.float32) / np.array(STD, np.float32))[::-1].copy()
-
-    def prepare(self, image: np.ndarray) -> np.ndarray:
-        self.cv2.warpAffine(image, self.matrix, self.input_size, dst=self.crop, flags=self.cv2.INTER_LINEAR)
-        for c in range(3):   # crop channel c (BGR) -> input channel 2 - c (RGB)
-            np.multiply(self.crop[..., c], self.mul[c], out=self.batch[0, 2 - c], casting='unsafe')
-            self.batch[0, 2 - c] += self.add[c]
-        return self.batch
+        from rtmpose.topdown import BoxCrop
+        self.runner, self.decode = runner, decode
+        self.box_crop = BoxCrop(bbox, input_size)
+        self.prepare = self.box_crop
+        self.center, self.scale = self.box_crop.center, self.box_crop.scale
 
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from rtmpose.topdown import crop_to_image
-        out = self.runner(self.prepare(image))
+        out = self.runner(self.box_crop(image))
         kpts, scores = self.decode(*out)
-        return crop_to_image(kpts, self.center, self.scale, self.input_size), scores
-
-
-# ---------------------------------------------------------------- machine description
-def describe_machine() -> dict[str, Any]:
-    cpu = 'unknown'
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    from importlib.metadata import PackageNotFoundError, version
-    libs = {}
-    for pkg in ('torch', 'numpy', 'opencv-python-headless', 'onnxruntime', 'openvino', 'ncnn', 'pnnx', 'onnx'):
-        try:
-            libs[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return dict(cpu=cpu, logical_cores=os.cpu_count(), platform=platform.platform(),
-                python=platform.python_version(), omp_num_threads=os.environ.get('OMP_NUM_THREADS', ''), **libs)
+        return self.box_crop.to_image(kpts), scores
 
 
 # ---------------------------------------------------------------- the run
 def _conditions(cfg: BenchConfig) -> list[Condition]:
-    out = []
-    for models, backends, spans in ((cfg.models, cfg.backends, cfg.spans),
-                                    (cfg.peers, cfg.peer_backends, cfg.peer_spans)):
-        for m in models:
-            for b in backends:
-                for p in cfg.precisions:
-                    for t in cfg.threads:
-                        out.append(Condition(m, b, p, t, spans=tuple(spans)))
-    return out
+    spans = {'models': tuple(cfg.spans), 'peers': tuple(cfg.peer_spans)}
+    return [Condition(spec.model, spec.backend, spec.precision, t, spans=spans[group])
+            for group, specs in cfg.groups() for spec in specs for t in cfg.threads]
 
 
 def _prepare(cond: Condition, cfg: BenchConfig) -> None:
-    from rtmpose.deploy.package import ExportSpec, build_source, export, runner_for
+    from rtmpose.deploy.package import ExportSpec, open_export
     try:
-        cond.record = export(ExportSpec(cond.model, cond.backend, cond.precision, seed=cfg.seed), cfg.exports)
+        cond.record, cond.source, cond.runner = open_export(
+            ExportSpec(cond.model, cond.backend, cond.precision, seed=cfg.seed), cfg.exports, cond.threads)
     except Error as e:
         cond.status = f'not run: {e}'
         return
-    if cond.record['status'] != 'ok':
+    if cond.runner is None:
         cond.status = 'failed accuracy gate'
-        return
-    cond.source = build_source(cond.model, None, cfg.seed)
-    cond.runner = runner_for(cond.record, cond.threads, cond.source)
 
 
 def _complexity(model: str) -> tuple[float, float]:
-    from rtmpose.complexity import complexity
-    from rtmpose.deploy.package import build_source
-    src = build_source(model)
-    w, h = src.input_size
-    c = complexity(src.module, (1, 3, h, w))
+    from rtmpose.complexity import model_complexity
+    c = model_complexity(model)
     return c.gflops, c.params_m
 
 
@@ -214,7 +164,7 @@ def run_bench(cfg: BenchConfig) -> tuple[list[dict[str, Any]], dict[str, float]]
         for span in c.spans:
             row = dict(model=c.model, backend=c.backend, precision=c.precision, threads=c.threads, span=span,
                        status=c.status, gflops=round(gflops, 4), params_m=round(params_m, 3),
-                       paper_ort_ms=PAPER_ORT_MS.get(c.model, ''))
+                       paper_ort_ms=paper_ort_ms(c.model))
             if c.record:
                 w, h = c.record['input_size']
                 row.update(input=f'{h}x{w}', weights=c.record['weights'], export_key=c.record['key'],
@@ -260,15 +210,6 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=fields, extrasaction='ignore', lineterminator='\n')
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (f'{v:.4g}' if isinstance(v, float) else v) for k, v in r.items()})
-    return buf.getvalue()
-
-
 def _pct(v) -> str:
     return f'{100 * v:.1f}' if isinstance(v, float) else ''
 
@@ -297,9 +238,9 @@ def summary_markdown(rows, ratio_rows, floor, machine, cfg) -> str:
         lines += ['', '## Ratios to RTMPose-t (ONNX Runtime, 1 thread, model span; same interleaved run)', '',
                   '| model | ratio (mean) | ratio (median) | paper ratio |', '|---|---|---|---|']
         for r in sorted(paper, key=lambda r: r['ratio_mean']):
-            pr = PAPER_ORT_MS.get(r['model'])
+            pr = paper_ort_ms(r['model'])
             lines.append(f'| {r["model"]} | {r["ratio_mean"]:.2f} | {r["ratio_median"]:.2f} | '
-                         f'{pr / PAPER_ORT_MS[REFERENCE_MODEL]:.2f} |' if pr else
+                         f'{pr / paper_ort_ms(REFERENCE_MODEL):.2f} |' if pr else
                          f'| {r["model"]} | {r["ratio_mean"]:.2f} | {r["ratio_median"]:.2f} | |')
     over = [r for r in ratio_rows if r['kind'] == 'e2e_vs_model']
     if over:
@@ -310,13 +251,13 @@ def summary_markdown(rows, ratio_rows, floor, machine, cfg) -> str:
 
 
 def write_reports(rows, floor, cfg: BenchConfig) -> dict[str, Any]:
-    from rtmpose.io import write_json_atomic, write_text_atomic
+    from rtmpose.io import write_csv_atomic, write_json_atomic, write_text_atomic
+    from rtmpose.system import describe_machine
     machine = describe_machine()
     ratio_rows = ratios(rows)
     out = Path(cfg.out)
-    write_text_atomic(out / 'latency.csv', _csv(rows, FIELDS))
-    write_text_atomic(out / 'ratios.csv', _csv(ratio_rows, ['kind', 'model', 'backend', 'precision', 'threads',
-                                                            'span', 'reference', 'ratio_mean', 'ratio_median']))
+    write_csv_atomic(out / 'latency.csv', rows, FIELDS)
+    write_csv_atomic(out / 'ratios.csv', ratio_rows, RATIO_FIELDS)
     write_text_atomic(out / 'summary.md', summary_markdown(rows, ratio_rows, floor, machine, cfg))
     write_json_atomic(out / 'machine.json', dict(machine, floor=floor, config=asdict(cfg)))
     write_json_atomic(out / 'raw_timings.json', {
@@ -360,3 +301,12 @@ def print_table(rows) -> None:
         else:
             print(f'{r["model"]:<20}{r["backend"]:<13}{r["precision"]:<6}{r["threads"]:>4} {r["span"]:<6}'
                   f'{"":>35}  {r["status"]}', file=sys.stdout)
+
+
+def bench_command(cfg: BenchConfig) -> int:
+    """`rtmpose bench`: time every condition, write the reports into `cfg.out`, print the table."""
+    rows, floor = run_bench(cfg)
+    write_reports(rows, floor, cfg)
+    print_table(rows)
+    print(f'wrote {cfg.out}/latency.csv, ratios.csv, summary.md')
+    return 0

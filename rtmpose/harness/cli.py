@@ -1,46 +1,74 @@
-"""`rtmpose bench`: the paper's speed protocol over models x backends x precisions x threads x spans."""
+"""`rtmpose bench`: the paper's speed protocol over models x backends x precisions x threads x spans
+(the `bench` section), or with --pipeline the detector + pose latency per frame (the `pipeline` section)."""
 from __future__ import annotations
 
 import argparse
 
+from rtmpose.deploy.backends import BACKEND_NAMES, PRECISIONS
+from rtmpose.harness.bench import SPANS, BenchConfig
+from rtmpose.inference.pipeline import PipelineSettings
+from rtmpose.settings import default_of
+
+
+def _default(name: str) -> str:
+    value = default_of(BenchConfig, name)
+    return ' '.join(map(str, value)) if isinstance(value, list) else str(value)
+
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument('--params', metavar='YAML', help="take every setting from this file's `bench` section")
-    p.add_argument('--models', nargs='+', help='RTMPose models (default: t, s, m, l)')
-    p.add_argument('--peers', nargs='*', help='peer models timed in the same run')
-    p.add_argument('--backends', nargs='+', help='backends for the RTMPose models')
-    p.add_argument('--peer-backends', nargs='+', help='backends for the peers')
-    p.add_argument('--precisions', nargs='+')
-    p.add_argument('--threads', nargs='+', type=int)
-    p.add_argument('--spans', nargs='+', choices=('model', 'e2e'))
-    p.add_argument('--peer-spans', nargs='+', choices=('model', 'e2e'))
-    p.add_argument('--warmup', type=int)
-    p.add_argument('--runs', type=int)
-    p.add_argument('--block', type=int, help='runs per turn when interleaving conditions')
-    p.add_argument('--external', nargs='*', help='runtime peers (blazepose-lite/full/heavy); empty list: none')
-    p.add_argument('--exports', help='export cache folder (default harness/exports)')
-    p.add_argument('--out', help='report folder (default reports/bench)')
-    p.add_argument('--no-mlflow', action='store_true')
+    d = _default
+    p.add_argument('--params', metavar='YAML', help="take the settings from this file's `bench` section "
+                   '(`pipeline` section with --pipeline); flags override it')
+    p.add_argument('--set', action='append', metavar='KEY=VALUE', dest='sets',
+                   help='override a key of that section (repeatable)')
+    p.add_argument('--models', nargs='+', help=f'RTMPose models (default {d("models")}); with --pipeline the '
+                   f'pose models (default {" ".join(default_of(PipelineSettings, "bench_pose_models"))})')
+    p.add_argument('--peers', nargs='*', help=f'peer models timed in the same run (default {d("peers")})')
+    p.add_argument('--backends', nargs='+', choices=BACKEND_NAMES, metavar='BACKEND',
+                   help=f'backends for the RTMPose models (default {d("backends")})')
+    p.add_argument('--peer-backends', nargs='+', choices=BACKEND_NAMES, metavar='BACKEND',
+                   help=f'backends for the peers (default {d("peer_backends")})')
+    p.add_argument('--precisions', nargs='+', choices=PRECISIONS, metavar='PRECISION', help=f'default {d("precisions")}')
+    p.add_argument('--threads', nargs='+', type=int, help=f'default {d("threads")}')
+    p.add_argument('--spans', nargs='+', choices=SPANS, help=f'default {d("spans")}')
+    p.add_argument('--peer-spans', nargs='+', choices=SPANS, help=f'default {d("peer_spans")}')
+    p.add_argument('--warmup', type=int, help=f'warm-up runs (default {d("warmup")})')
+    p.add_argument('--runs', type=int, help=f'timed runs (default {d("runs")})')
+    p.add_argument('--block', type=int, help=f'runs per turn when interleaving conditions (default {d("block")})')
+    p.add_argument('--external', nargs='*',
+                   help=f'runtime peers, empty list: none (default {d("external")})')
+    p.add_argument('--exports', help=f'export cache folder (default {d("exports")})')
+    p.add_argument('--out', help=f'report folder (default {d("out")}); with --pipeline the CSV file '
+                   f'(default {default_of(PipelineSettings, "bench_csv")})')
+    p.add_argument('--no-mlflow', action='store_true', help='do not log MLflow runs')
+    g = p.add_argument_group('pipeline latency (Table 12): detector + pose per frame, `pipeline` section')
+    g.add_argument('--pipeline', action='store_true', help='time the detector + pose pipeline instead')
+    g.add_argument('--image', help='frame to time (default: a synthetic frame with ground-truth boxes)')
+    g.add_argument('--pose-checkpoint', help='RTMPose checkpoint (then only the section\'s pose_model is timed)')
+    g.add_argument('--det-checkpoint', help='RTMDet checkpoint')
+    g.add_argument('--random-weights', action='store_true',
+                   help='seeded random weights where no checkpoint is given (speed only)')
+    g.add_argument('--quiet', action='store_true', help='no progress bar')
 
 
 def run(args: argparse.Namespace) -> int:
     import os
     os.environ.setdefault('OMP_NUM_THREADS', '1')
-    from rtmpose.harness.bench import BenchConfig, print_table, run_bench, write_reports
-    from rtmpose.settings import build as fill, read_params as load_params, params_section as section
-    values = {}
-    if args.params:
-        values = dict(section(load_params(args.params), 'bench', args.params))
-    for key in ('models', 'peers', 'backends', 'peer_backends', 'precisions', 'threads', 'spans', 'peer_spans', 'warmup', 'runs',
-                'block', 'external', 'exports', 'out'):
-        v = getattr(args, key)
-        if v is not None:
-            values[key] = v
-    if args.no_mlflow:
-        values['mlflow'] = False
-    cfg = fill(BenchConfig, values, f'{args.params or "command line"}: bench')
-    rows, floor = run_bench(cfg)
-    write_reports(rows, floor, cfg)
-    print_table(rows)
-    print(f'wrote {cfg.out}/latency.csv, ratios.csv, summary.md')
-    return 0
+    from rtmpose.settings import resolve
+    where = None if args.params else 'command line'
+    if args.pipeline:
+        from rtmpose.harness.pipeline import pipeline_command
+        settings = resolve(PipelineSettings, params=args.params, section='pipeline' if args.params else None,
+                           sets=args.sets, where=where, flags=dict(
+                               bench_pose_models=args.models, warmup=args.warmup, runs=args.runs,
+                               exports=args.exports, bench_csv=args.out))
+        return pipeline_command(settings, args.image, args.pose_checkpoint, args.det_checkpoint,
+                                args.random_weights, progress=not args.quiet)
+    from rtmpose.harness.bench import bench_command
+    cfg = resolve(BenchConfig, params=args.params, section='bench' if args.params else None, sets=args.sets,
+                  where=where, flags=dict(
+                      models=args.models, peers=args.peers, backends=args.backends, peer_backends=args.peer_backends,
+                      precisions=args.precisions, threads=args.threads, spans=args.spans, peer_spans=args.peer_spans,
+                      warmup=args.warmup, runs=args.runs, block=args.block, external=args.external,
+                      exports=args.exports, out=args.out, mlflow=False if args.no_mlflow else None))
+    return bench_command(cfg)

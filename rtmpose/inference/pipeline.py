@@ -8,7 +8,7 @@ records how far processing got.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,12 @@ class PipelineSettings:
     det_input_size: int = 0                      # 0: the detector's own (nano 320, tiny 416)
     pose_model: str = 'rtmpose-m'
     bench_pose_models: tuple[str, ...] = ('rtmpose-t', 'rtmpose-s', 'rtmpose-m', 'rtmpose-l')
-    backend: str = 'onnxruntime'
+    backend: str = 'onnxruntime'                # a name of rtmpose.deploy.backends.BACKENDS
+    precision: str = 'fp32'
     threads: int = 1
+    exports: str = 'harness/exports'             # the export cache (rtmpose.deploy.package)
+    demo_out: str = 'demo-out'                   # `rtmpose demo`: drawn results + JSON
+    bench_csv: str = 'reports/bench/pipeline.csv'   # the pipeline bench's table
     det_interval: int = 1                        # K
     score_thr: float = 0.3
     nms_thr: float = 0.3
@@ -43,25 +47,20 @@ class PipelineSettings:
     bench_people: int = 1                        # people in the synthetic bench frame
     warmup: int = 50
     runs: int = 200
+    max_frames: int = 0                          # video: stop after this many frames (0: all)
+
+    def validate(self, where: str) -> None:
+        if self.threads < 1:
+            raise Error(f'{where}: threads must be >= 1, got {self.threads}')
+        try:
+            self.tracker(True)
+        except ValueError as e:
+            raise Error(f'{where}: {e}') from None
 
     def tracker(self, video: bool) -> TrackerSettings:
         return TrackerSettings(det_interval=self.det_interval if video else 1, expansion=self.expansion,
                                iou_thr=self.iou_thr, kpt_thr=self.kpt_thr, pose_nms_thr=self.pose_nms_thr,
                                smooth=self.smooth and video, beta=self.beta, fc_min=self.fc_min, fc_d=self.fc_d)
-
-
-def settings_from(params: dict | None, **overrides) -> PipelineSettings:
-    from rtmpose.settings import build as fill
-    s = fill(PipelineSettings, dict(params or {}), 'params.yaml: pipeline')
-    if isinstance(s.bench_pose_models, list):
-        s = replace(s, bench_pose_models=tuple(s.bench_pose_models))
-    known = {f.name for f in fields(PipelineSettings)}
-    s = replace(s, **{k: v for k, v in overrides.items() if v is not None and k in known})
-    try:
-        s.tracker(True)
-    except ValueError as e:
-        raise Error(str(e)) from None
-    return s
 
 
 @dataclass
@@ -72,29 +71,47 @@ class Models:
 
 
 def build(settings: PipelineSettings, pose_checkpoint: str | None = None, det_checkpoint: str | None = None,
-          random_weights: bool = False, work_dir: str | os.PathLike = 'harness/pipeline-exports',
-          pose_model: str | None = None, per_crop: bool = False) -> Models:
-    from rtmpose.inference.backends import build_det, build_pose, make_model_runner
-    from rtmpose.models.rtmdet import OUTPUT_NAMES
+          random_weights: bool = False, pose_model: str | None = None, per_crop: bool = False) -> Models:
+    """Detector and pose estimator on `settings.backend`, both through the export cache (gated exports in
+    `settings.exports`; seeded random weights where no checkpoint is given and `random_weights` allows it)."""
+    from rtmpose.deploy.package import ExportSpec
+    from rtmpose.models import entry
     pose_name = pose_model or settings.pose_model
-    pose_net = build_pose(pose_name, pose_checkpoint, random_weights)
-    det_net = build_det(settings.det_model, det_checkpoint, random_weights, settings.det_input_size or None)
-    size = det_net.config.input_size
-    w, h = pose_net.config.input_size
-    det_runner = make_model_runner(det_net, settings.backend, settings.det_model, (1, 3, size, size),
-                                   OUTPUT_NAMES, work_dir, settings.threads, checkpoint=det_checkpoint)
+    entry(pose_name, 'rtmpose')
+    entry(settings.det_model, 'detector')
+    _need_weights('pose', pose_checkpoint, random_weights, '--pose-checkpoint')
+    _need_weights('detector', det_checkpoint, random_weights, '--det-checkpoint')
+    det_record, _, det_runner = _open(ExportSpec(settings.det_model, settings.backend, settings.precision,
+                                                 det_checkpoint, input_side=settings.det_input_size or None),
+                                      settings)
     # dynamic batch: all people of a frame in one call (ncnn/TensorRT runners take what they support)
-    pose_runner = make_model_runner(pose_net, settings.backend, pose_name, (1, 3, h, w), ('simcc_x', 'simcc_y'),
-                                    work_dir, settings.threads, dynamic_batch=settings.backend != 'tensorrt',
-                                    checkpoint=pose_checkpoint)
+    _, pose_source, pose_runner = _open(ExportSpec(pose_name, settings.backend, settings.precision, pose_checkpoint,
+                                                   dynamic_batch=settings.backend != 'tensorrt'), settings)
+    size = det_record['input_size'][0]
     det = Detector(det_runner, DetectorSettings(input_size=size, score_thr=settings.score_thr,
                                                 nms_thr=settings.nms_thr))
-    pose = PoseEstimator(pose_runner, (w, h), pose_net.codec(), per_crop=per_crop)
+    pose = PoseEstimator(pose_runner, pose_source.input_size, pose_source.module.codec(), per_crop=per_crop)
     info = dict(det_model=settings.det_model, det_input_size=size, pose_model=pose_name,
                 backend=settings.backend, threads=settings.threads,
                 weights='random' if random_weights and not (pose_checkpoint and det_checkpoint) else 'checkpoint',
                 pose_checkpoint=pose_checkpoint, det_checkpoint=det_checkpoint)
     return Models(det, pose, info)
+
+
+def _open(spec, settings: PipelineSettings):
+    from rtmpose.deploy.package import open_export
+    record, source, runner = open_export(spec, settings.exports, settings.threads, verbose=False)
+    if runner is None:
+        from rtmpose.deploy.gate import GateResult
+        raise Error(f'{record["key"]}: the export failed the accuracy gate '
+                    f'({GateResult(**record["gate"]).line()}); it stays in {record["dir"]}')
+    return record, source, runner
+
+
+def _need_weights(what: str, checkpoint: str | None, random_weights: bool, flag: str) -> None:
+    if checkpoint is None and not random_weights:
+        raise Error(f'no {what} checkpoint: pass {flag} PATH (official weights are not downloaded), '
+                    'or --random-weights to exercise the pipeline with untrained weights')
 
 
 def _people(res) -> list[dict]:
@@ -170,4 +187,25 @@ def run_source(source: str | os.PathLike, out_dir: str | os.PathLike, models: Mo
     if reader.stopped:
         raise Error(f'{source}: {reader.stopped}; kept the {len(doc["frames"])} frames processed '
                     f'({writer.path.name}, {json_path.name})')
+    return doc
+
+
+def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_checkpoint: str | None = None,
+             det_checkpoint: str | None = None, random_weights: bool = False, out_dir: str | os.PathLike | None = None,
+             progress: bool = True) -> dict:
+    """`rtmpose demo`: check `source` (image, folder or video), build the models, process it into `out_dir`
+    (default `settings.demo_out`), print one summary line; returns the JSON document."""
+    from rtmpose.inference.video import VideoReader, kind_of, read_image
+    if not source:
+        raise Error('INPUT is required (an image, a folder of images or a video)')
+    kind = kind_of(source)   # fail on a missing, unsupported or unreadable input before building anything
+    if kind == 'image':
+        read_image(source)
+    elif kind == 'video':
+        VideoReader(source).cap.release()
+    out_dir = out_dir or settings.demo_out
+    models = build(settings, pose_checkpoint, det_checkpoint, random_weights)
+    doc = run_source(source, out_dir, models, settings, progress=progress, max_frames=settings.max_frames)
+    n = sum(len(f['people']) for f in doc['frames'])
+    print(f'{len(doc["frames"])} frame(s), {n} people in total -> {out_dir}')
     return doc

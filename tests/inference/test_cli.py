@@ -19,7 +19,7 @@ def work(tmp_path_factory):
 
 
 def _demo(args, work):
-    return main(['demo', *map(str, args), '--pose-model', 'rtmpose-t', '--work-dir', str(work), '--quiet'])
+    return main(['demo', *map(str, args), '--pose-model', 'rtmpose-t', '--exports', str(work), '--quiet'])
 
 
 def test_without_checkpoint_says_so(tmp_path, capsys, work):

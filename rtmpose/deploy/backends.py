@@ -1,0 +1,133 @@
+"""The one table of deployment backends, read by `rtmpose export`, `rtmpose bench`, the pipeline bench and
+`rtmpose demo`.
+
+A backend is: the function that writes its files into an export folder, the runner factory that loads
+them, the main file's name, the precisions it can export, the accuracy-gate tolerance per precision
+(rtmpose.deploy.gate.TOLERANCES unless the entry overrides one) and the runtime that runs it.
+Adding a backend = one `Backend(...)` entry below plus its export and runner functions.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rtmpose.deploy import runners
+from rtmpose.errors import Error
+
+PRECISIONS = ('fp32', 'fp16', 'bf16')
+
+# (source, folder, spec) -> None: writes the backend's files into `folder`. `source` is a
+# rtmpose.deploy.package.SourceModel (module, input_size, output_names), `spec` an ExportSpec.
+ExportFn = Callable[[Any, Path, Any], None]
+# (model file path, or the nn.Module for the torch backends, threads, precision) -> runners.Runner
+RunnerFactory = Callable[[Any, int, str], runners.Runner]
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    main_file: str                       # the file inside the export folder the runner opens
+    precisions: tuple[str, ...]          # what it can export
+    runtime: str                         # the runtime that runs (and times) it
+    write: ExportFn
+    runner: RunnerFactory
+    from_module: bool = False            # the runner runs the rebuilt PyTorch module (the file holds weights)
+    unavailable: Callable[[], str | None] | None = None   # None when usable here, else a short reason
+    tolerances: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # overrides of gate.TOLERANCES
+
+    def tolerance(self, precision: str) -> tuple[float, float]:
+        """(relative max output difference, mean keypoint shift in px) the gate allows."""
+        from rtmpose.deploy.gate import TOLERANCES
+        return self.tolerances.get(precision) or TOLERANCES[precision]
+
+
+# ---------------------------------------------------------------- export functions
+def _input_shape(source) -> tuple[int, int, int, int]:
+    w, h = source.input_size
+    return (1, 3, h, w)
+
+
+def _write_onnx(source, folder: Path, spec) -> Path:
+    from rtmpose.deploy.export import export_onnx
+    return export_onnx(source.module, folder / 'model.onnx', _input_shape(source), source.output_names,
+                       spec.dynamic_batch, spec.opset)
+
+
+def _via_onnx(convert: Callable[[Path, Path, Any, Any], None]) -> ExportFn:
+    """An export that converts the ONNX hub file, which is deleted once converted."""
+    def write(source, folder: Path, spec) -> None:
+        onnx_path = _write_onnx(source, folder, spec)
+        convert(onnx_path, folder, source, spec)
+        onnx_path.unlink()
+    return write
+
+
+def _to_openvino(onnx_path: Path, folder: Path, source, spec) -> None:
+    from rtmpose.deploy.export import export_openvino
+    export_openvino(onnx_path, folder / 'model.xml')
+
+
+def _to_ncnn(onnx_path: Path, folder: Path, source, spec) -> None:
+    from rtmpose.deploy.export import export_ncnn
+    export_ncnn(onnx_path, folder / 'model.ncnn.param', _input_shape(source), fp16=spec.precision == 'fp16')
+
+
+def _to_tensorrt(onnx_path: Path, folder: Path, source, spec) -> None:
+    from rtmpose.deploy.export import export_tensorrt
+    export_tensorrt(onnx_path, folder / 'model.engine', fp16=spec.precision == 'fp16')
+
+
+def _write_torch_weights(source, folder: Path, spec) -> None:
+    import torch
+    torch.save(source.module.state_dict(), folder / 'weights.pt')
+
+
+def _tensorrt_unavailable() -> str | None:
+    from rtmpose.deploy.export import tensorrt_unavailable_reason
+    return tensorrt_unavailable_reason()
+
+
+def _torch_runner(compile: bool) -> RunnerFactory:
+    def make(model, threads: int, precision: str) -> runners.Runner:
+        return runners.torch_runner(model, threads, precision, compile=compile)
+    return make
+
+
+# ---------------------------------------------------------------- the table
+BACKENDS: dict[str, Backend] = {b.name: b for b in (
+    # the plain ONNX file, checked and timed with ONNX Runtime
+    Backend('onnx', 'model.onnx', ('fp32',), 'onnxruntime', _write_onnx, runners.onnxruntime_runner),
+    Backend('onnxruntime', 'model.onnx', ('fp32',), 'onnxruntime', _write_onnx, runners.onnxruntime_runner),
+    Backend('openvino', 'model.xml', PRECISIONS, 'openvino', _via_onnx(_to_openvino), runners.openvino_runner),
+    Backend('ncnn', 'model.ncnn.param', ('fp32', 'fp16'), 'ncnn', _via_onnx(_to_ncnn), runners.ncnn_runner),
+    Backend('tensorrt', 'model.engine', ('fp32', 'fp16'), 'tensorrt', _via_onnx(_to_tensorrt),
+            runners.tensorrt_runner, unavailable=_tensorrt_unavailable),
+    Backend('torch', 'weights.pt', ('fp32', 'fp16'), 'torch', _write_torch_weights, _torch_runner(False),
+            from_module=True),
+    Backend('torch-compile', 'weights.pt', ('fp32', 'fp16'), 'torch', _write_torch_weights, _torch_runner(True),
+            from_module=True),
+)}
+BACKEND_NAMES = tuple(BACKENDS)
+# what `rtmpose demo` runs the detector + pose pipeline on (the plain ONNX entry is onnxruntime's file)
+PIPELINE_BACKENDS = tuple(n for n in BACKENDS if n not in ('onnx', 'torch-compile'))
+
+
+def backend(name: str) -> Backend:
+    """The table entry of `name`, or a one-line Error listing the backends."""
+    b = BACKENDS.get(name)
+    if b is None:
+        raise Error(f'unknown backend {name!r}; choose one of: {", ".join(BACKEND_NAMES)}')
+    return b
+
+
+def check_available(b: Backend, precision: str) -> None:
+    """One-line Errors for an unknown precision, one the backend cannot export, or a backend missing here."""
+    if precision not in PRECISIONS:
+        raise Error(f'unknown precision {precision!r}; choose one of: {", ".join(PRECISIONS)}')
+    if precision not in b.precisions:
+        raise Error(f'{b.name} exports support {", ".join(b.precisions)}, not {precision}')
+    reason = b.unavailable() if b.unavailable else None
+    if reason:
+        raise Error(f'{b.name} not available: {reason}')
