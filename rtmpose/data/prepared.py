@@ -1,7 +1,9 @@
 """The prepared layout every converter writes, and how to read it back.
 
 <out>/train.json, <out>/val.json  normalised COCO keypoint files (images, annotations, categories)
-<out>/manifest.json               counts per split, sha256 of every input file, converter version, image_root
+<out>/test.json                   the same, for releases that ship a separate test split (AP-10K); optional
+<out>/manifest.json               counts per split, sha256 of every input file, converter version, image_root;
+                                  per split the input files it came from (`sources`) when the converter says
 
 `image_root` is where the images' `file_name`s resolve; a relative image_root is relative to <out>.
 Real releases keep their images where they are (image_root is the absolute --raw path); only the
@@ -11,7 +13,6 @@ at the end, so a failed or interrupted run leaves the previous output (or nothin
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -20,17 +21,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rtmpose.errors import Error
+from rtmpose.io import sha256_file  # noqa: F401  (converters import it from here)
 
 CONVERTER_VERSION = '1'
-SPLITS = ('train', 'val')
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
+SPLITS = ('train', 'val')               # what training and evaluation read
+OPTIONAL_SPLITS = ('test',)             # written when the release has a separate test set
+ALL_SPLITS = SPLITS + OPTIONAL_SPLITS
 
 
 def dump_json(obj: Any) -> bytes:
@@ -70,14 +66,20 @@ def split_stats(coco: dict) -> dict[str, int]:
 
 def write_prepared(tmp: Path, dataset: str, splits: dict[str, dict], image_root: str,
                    inputs: dict[str, str], extra: dict[str, Any] | None = None) -> dict:
-    """Write <tmp>/{split}.json and <tmp>/manifest.json; return the manifest."""
+    """Write <tmp>/{split}.json and <tmp>/manifest.json; return the manifest.
+
+    A split's `info.sources` / `info.note` (COCO's own info block) are repeated in its manifest entry."""
     manifest: dict[str, Any] = {
         'dataset': dataset, 'converter_version': CONVERTER_VERSION, 'image_root': image_root,
         'inputs_sha256': dict(sorted(inputs.items())), 'splits': {},
     }
     for split, coco in splits.items():
+        if split not in ALL_SPLITS:
+            raise Error(f'{dataset}: unknown split {split!r} (expected one of {", ".join(ALL_SPLITS)})')
         (tmp / f'{split}.json').write_bytes(dump_json(coco))
         manifest['splits'][split] = {'file': f'{split}.json', **split_stats(coco)}
+        info = coco.get('info') if isinstance(coco.get('info'), dict) else {}
+        manifest['splits'][split].update({k: info[k] for k in ('sources', 'note') if k in info})
     manifest.update(extra or {})
     (tmp / 'manifest.json').write_bytes(json.dumps(manifest, indent=2, sort_keys=True).encode() + b'\n')
     return manifest

@@ -44,9 +44,27 @@ def make_crowdpose(root: Path) -> None:
         coco_like(root, f'json/crowdpose_{f}.json', 'images', 14, extra_img={'crowdIndex': 0.3})
 
 
-def make_ap10k(root: Path) -> None:
-    for f in ('train', 'val'):
-        coco_like(root, f'annotations/ap10k-{f}-split1.json', 'data', 17)
+def make_ap10k(root: Path, split: int = 1) -> None:
+    for f in ('train', 'val', 'test'):
+        coco_like(root, f'annotations/ap10k-{f}-split{split}.json', 'data', 17)
+
+
+def make_crowdpose_release(root: Path, ann_dir: str = 'json', same_ann_ids: bool = True) -> None:
+    """CrowdPose as downloaded: train, val and test files; image ids distinct across them, as in the
+    release (annotation ids start alike in each file when same_ann_ids, to exercise the renumbering)."""
+    for n, f in enumerate(('train', 'val', 'test')):
+        data = coco_like(root, f'{ann_dir}/crowdpose_{f}.json', 'images', 14, n_images=2 + n,
+                         extra_img={'crowdIndex': 0.1 * (n + 1)})
+        for im in data['images']:
+            im['id'] += 1000 * (n + 1)
+            new = f'{im["id"]:012d}.jpg'
+            (root / 'images' / im['file_name']).replace(root / 'images' / new)
+            im['file_name'] = new
+        for i, a in enumerate(data['annotations']):
+            a['image_id'] += 1000 * (n + 1)
+            if not same_ann_ids:
+                a['id'] += 1000 * (n + 1)
+        (root / f'{ann_dir}/crowdpose_{f}.json').write_text(json.dumps(data))
 
 
 def make_wholebody(root: Path) -> None:

@@ -84,7 +84,7 @@ def test_converts_native_release(name, release, tmp_path):
     assert manifest['image_root'] == str(root.absolute())
     assert json.loads((out / 'manifest.json').read_text()) == manifest
     assert manifest['converter_version'] and manifest['inputs_sha256']
-    splits = ['val'] if name == 'coco-singleperson' else ['train', 'val']
+    splits = {'coco-singleperson': ['val'], 'ap10k': ['test', 'train', 'val']}.get(name, ['train', 'val'])
     assert sorted(manifest['splits']) == splits
     for split in splits:
         coco = json.loads((out / f'{split}.json').read_text())
