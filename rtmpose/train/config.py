@@ -32,7 +32,7 @@ class TrainConfig:
     name: str = 'rtmpose-m_coco'                 # outputs go to <runs_dir>/<name>/
     runs_dir: str = 'experiments/runs'
     model: str = 'rtmpose-m'
-    model_overrides: dict = field(default_factory=dict)  # build_model(**overrides): kernel size, use_gau, gau, sigma
+    model_overrides: dict = field(default_factory=dict)  # rtmpose.models.create(**overrides): kernel size, use_gau, gau, sigma
     dataset: str = 'coco'                        # DATASET_META key: keypoint count, flip pairs, sigmas
     data_dir: str = 'datasets/coco'              # prepared layout: train.json, val.json, manifest.json
     repeat: int = 1                              # RepeatDataset times of the main set (3 for AIC+COCO)

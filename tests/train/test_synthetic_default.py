@@ -13,8 +13,8 @@ MIN_AP = float(os.environ.get('RTMPOSE_MIN_SYNTHETIC_AP', '0.2'))
 @pytest.mark.slow  # the full short schedule: ~8-15 minutes on 2 CPU cores
 def test_params_schedule_reaches_nontrivial_ap(tmp_path):
     from rtmpose.data.synthetic import make_synthetic
-    from rtmpose.settings import read_params as load_params, params_section as section
-    p = section(load_params(os.path.join(REPO, 'params.yaml')), 'data.synthetic')
+    from rtmpose.settings import params_section, read_params
+    p = params_section(read_params(os.path.join(REPO, 'params.yaml')), 'data.synthetic')
     data = tmp_path / 'synthetic'
     make_synthetic(data, progress=False, **p)
     r = run_cli(['train', '--params', 'params.yaml', '--section', 'train', '--fresh', '--no-progress',
