@@ -27,7 +27,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--model', help='model name (rtmpose-t/s/m/l, ...); default from the checkpoint, else rtmpose-m')
     p.add_argument('--dataset', help='data set name (coco, crowdpose, coco-wholebody, ap10k, mpii, synthetic); '
                                      'default from the checkpoint, else coco')
-    p.add_argument('--data-dir', help='prepared data set folder (default: the checkpoint\'s, else datasets/<dataset>)')
+    p.add_argument('--data-dir', help='prepared data set folder (params.yaml eval.data_dir; default: the checkpoint\'s, '
+                                      'else an error)')
     p.add_argument('--split', help=f'split to evaluate {_default("split")}')
     p.add_argument('--bbox-file', help='COCO detection results for the person boxes (default: ground truth)')
     p.add_argument('--no-flip', action='store_true', default=None, help='no flip test')

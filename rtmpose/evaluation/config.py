@@ -13,7 +13,7 @@ class EvalConfig:
     model: str | None = None                  # default: from the checkpoint's own config, else rtmpose-m
     model_overrides: dict = field(default_factory=dict)
     dataset: str | None = None                # DATASET_META key; default: from the checkpoint, else coco
-    data_dir: str | None = None               # prepared layout; default: the checkpoint's, else datasets/<dataset>
+    data_dir: str | None = None               # prepared layout (params.yaml eval.data_dir); default: the checkpoint's
     split: str = 'val'
     bbox_file: str | None = None              # COCO detection results (paper: person detector AP 56.4)
     bbox_score_thr: float = 0.0               # mmpose det_bbox_thr default

@@ -103,7 +103,7 @@ def model_build_overrides(overrides: dict, num_keypoints: int) -> dict:
 
 def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
     """Build the model, load the checkpoint, predict and score. Returns metrics plus a description."""
-    from rtmpose.checkpoint import read_checkpoint
+    from rtmpose.checkpoint import check_state_dict, read_checkpoint, state_dict_of
     from rtmpose.data.dataset import TopDownDataset
     from rtmpose.data.meta import get_meta
     from rtmpose.data.prepared import prepared_split
@@ -112,7 +112,7 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
 
     if not cfg.checkpoint:
         raise Error('no checkpoint given: use --checkpoint or set `checkpoint` in the parameters section')
-    raw = read_checkpoint(cfg.checkpoint)   # for the settings this suite's checkpoints carry
+    raw = read_checkpoint(cfg.checkpoint)   # read once: the weights and the settings this suite's checkpoints carry
     own = raw.get('config', {}) if isinstance(raw, dict) and isinstance(raw.get('config'), dict) else {}
     model_name = cfg.model or own.get('model') or 'rtmpose-m'
     dataset = cfg.dataset or own.get('dataset') or 'coco'
@@ -120,10 +120,16 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
     overrides = {**own.get('model_overrides', {}), **cfg.model_overrides} if cfg.model is None or \
         cfg.model == own.get('model') else dict(cfg.model_overrides)
     entry(model_name, 'rtmpose')            # predictions decode SimCC: RTMPose models only
-    model = create(model_name, cfg.checkpoint, **model_build_overrides(overrides, meta.num_keypoints))
+    data_dir = cfg.data_dir or own.get('data_dir')
+    if not data_dir:
+        raise Error('no data set folder given: use --data-dir or set `data_dir` in the parameters section '
+                    '(params.yaml eval.data_dir)')
+    model = create(model_name, **model_build_overrides(overrides, meta.num_keypoints))
+    sd = state_dict_of(raw, cfg.checkpoint)
+    check_state_dict(model, sd, cfg.checkpoint)
+    model.load_state_dict(sd, strict=True)
     device = pick_device(cfg.device)
     model.to(device).eval()
-    data_dir = cfg.data_dir or own.get('data_dir') or os.path.join('datasets', dataset)
     ann, root = prepared_split(data_dir, cfg.split)
     ds = TopDownDataset(ann, root, model.codec(), meta, train=False, bbox_file=cfg.bbox_file,
                         bbox_score_thr=cfg.bbox_score_thr)

@@ -61,3 +61,28 @@ def test_flip_test_averages_flipped_simcc():
         fx, fy = flip_simcc(*model(x.flip(-1)), list(flip))
     assert torch.allclose(sx, (ax + fx) / 2) and torch.allclose(sy, (ay + fy) / 2)
     assert not torch.equal(sx, ax)
+
+
+def test_eval_without_data_dir_is_one_line_error_naming_the_setting(setup, capsys):
+    tmp, _ = setup
+    torch.manual_seed(0)
+    model = build_model('rtmpose-t', input_size=(64, 64), sigma=(1.63, 1.89))
+    ck = tmp / 'no_data_dir.pth'
+    torch.save({'state_dict': model.state_dict(),
+                'config': {'model': 'rtmpose-t', 'dataset': 'synthetic',
+                           'model_overrides': {'input_size': [64, 64], 'sigma': [1.63, 1.89]}}}, ck)
+    assert main(['eval', '--checkpoint', str(ck), '--no-progress', '--no-mlflow']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '--data-dir' in err[0] and 'eval.data_dir' in err[0]
+
+
+def test_eval_reads_the_checkpoint_once(setup, monkeypatch):
+    import rtmpose.checkpoint
+    from rtmpose.evaluation.config import EvalConfig
+    from rtmpose.evaluation.runner import evaluate_checkpoint
+    tmp, ck = setup
+    calls = []
+    real = rtmpose.checkpoint.read_checkpoint
+    monkeypatch.setattr(rtmpose.checkpoint, 'read_checkpoint', lambda path: calls.append(path) or real(path))
+    out = evaluate_checkpoint(EvalConfig(checkpoint=str(ck), device='cpu', num_workers=0), progress=False)
+    assert calls == [str(ck)] and 0.0 <= out['metrics']['AP'] <= 1.0
