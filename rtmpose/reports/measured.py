@@ -1,14 +1,15 @@
 """What this suite measured, read from the stage outputs (DVC outputs) with where each value came from.
 
-Inputs (all optional; a missing one leaves its cells `not measured`):
+Inputs (all optional; a missing one leaves its cells `not measured`), at the paths of
+rtmpose.reports.config.TablesConfig (params.yaml `tables`; defaults shown):
 - reports/complexity.json            `rtmpose info` (stage complexity): params / GFLOPs per RTMPose model
 - reports/complexity_tables.json    `rtmpose tables --complexity-json` (stage complexity-tables): Table 1
                                      baselines and RTMPose variants (133 / 14 keypoints, 256x256)
 - reports/eval/*.json                `rtmpose eval` results: model, data set, box source, metrics
 - reports/bench/latency.csv          `rtmpose bench` timings: model, backend, machine, span, mean/median ms
 - reports/bench/pipeline.csv         `rtmpose bench` pipeline timings (detector + pose)
-- experiments/runs/*/config.json     resolved training settings of each run (+ metrics.json)
-- experiments/ablations/results/*.json  one file per roadmap ablation variant (stage ablation@<variant>)
+- <train.runs_dir>/<train.name>/config.json  resolved training settings of the run (+ metrics.json)
+- <ablations.results_dir>/*.json     one file per roadmap ablation variant (stage ablation@<variant>)
 Column and key names are matched loosely (e.g. `mean_ms` or `latency_ms`) so a renamed field does not
 silently drop a measurement; a row without a usable value is skipped and counted in `skipped`.
 """
@@ -20,6 +21,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rtmpose.reports.config import TablesConfig
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ def _read_csv(path: Path) -> list[dict]:
 @dataclass
 class Measurements:
     root: Path
+    config: TablesConfig = field(default_factory=TablesConfig)
     complexity: dict[str, dict] = field(default_factory=dict)
     baselines: dict[str, dict] = field(default_factory=dict)
     evals: list[dict] = field(default_factory=list)
@@ -89,6 +93,10 @@ class Measurements:
     skipped: list[str] = field(default_factory=list)
     machine: str = ''
 
+    def source(self, name: str) -> str:
+        """The input file TablesConfig field `name` names, as provenance shows it (relative to the root)."""
+        return self.rel(self.root / getattr(self.config, name))
+
     def rel(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.root))
@@ -98,10 +106,10 @@ class Measurements:
     # -- complexity ---------------------------------------------------------------------------------
     def model_complexity(self, model: str, key: str) -> Value | None:
         """key: 'gflops' or 'params_m' of an RTMPose model from reports/complexity.json."""
-        src = 'reports/complexity.json'
+        src = self.source('complexity')
         row = self.complexity.get(model)
         if row is None:
-            src, row = 'reports/complexity_tables.json', self.baselines.get(model)
+            src, row = self.source('complexity_tables'), self.baselines.get(model)
         if row is None or _float(row.get(key)) is None:
             return None
         return Value(float(row[key]), Provenance(src, model=f"{model} ({row.get('input', '?')}, K={row.get('num_keypoints', '?')})",
@@ -111,7 +119,7 @@ class Measurements:
         row = self.baselines.get(name)
         if row is None or key not in row:
             return None
-        return Value(row[key], Provenance('reports/complexity_tables.json', model=f"{name} ({row.get('input', '?')})",
+        return Value(row[key], Provenance(self.source('complexity_tables'), model=f"{name} ({row.get('input', '?')})",
                                           backend='PyTorch (MAC counter)', machine='any'))
 
     def bench_gflops(self, model: str) -> Value | None:
@@ -242,38 +250,38 @@ def _norm_timing(r: dict, path: str, machine: str) -> dict | None:
                 run=str(_first(r, 'run', 'export_key', default='')), _file=path, _line=r.get('_line', 0))
 
 
-def collect(root: str | os.PathLike = '.') -> Measurements:
-    """Read every measurement input under `root` that exists."""
+def collect(root: str | os.PathLike = '.', config: TablesConfig | None = None) -> Measurements:
+    """Read every measurement input that exists, at the paths of `config` under `root`."""
     root = Path(root)
-    m = Measurements(root)
-    c = _read_json(root / 'reports/complexity.json')
+    cfg = config or TablesConfig()
+    m = Measurements(root, cfg)
+    c = _read_json(root / cfg.complexity)
     if isinstance(c, dict):
         m.complexity = {k: v for k, v in c.items() if isinstance(v, dict)}
-    b = _read_json(root / 'reports/complexity_tables.json')
+    b = _read_json(root / cfg.complexity_tables)
     if isinstance(b, dict):
         m.baselines = {k: v for k, v in b.items() if isinstance(v, dict)}
-    for p in sorted((root / 'reports/eval').glob('**/*.json')):
+    for p in sorted((root / cfg.eval_dir).glob('**/*.json')):
         d = _read_json(p)
         for item in (d if isinstance(d, list) else [d]):
             e = _norm_eval(item, m.rel(p)) if isinstance(item, dict) else None
             (m.evals.append(e) if e else m.skipped.append(m.rel(p)))
-    bench_machine = _read_json(root / 'reports/bench/machine.json')
+    bench_machine = _read_json(root / cfg.bench_machine)
     machine = str(bench_machine.get('cpu', '')) if isinstance(bench_machine, dict) else ''
-    for name, target in (('latency', m.latency), ('pipeline', m.pipeline)):
-        p = root / f'reports/bench/{name}.csv'
+    for p, target in ((root / cfg.bench_latency, m.latency), (root / cfg.bench_pipeline, m.pipeline)):
         for r in _read_csv(p):
             if _first(r, 'status', default='ok') != 'ok':
                 continue  # a backend that could not run here (e.g. TensorRT): its cells stay not measured
-            t = _norm_timing(r, m.rel(p), machine or 'unrecorded (no reports/bench/machine.json)')
+            t = _norm_timing(r, m.rel(p), machine or f'unrecorded (no {m.source("bench_machine")})')
             (target.append(t) if t else m.skipped.append(f'{m.rel(p)}:{r["_line"]}'))
-    for cfg_path in sorted((root / 'experiments/runs').glob('*/config.json')):
+    for cfg_path in sorted((root / cfg.runs_dir).glob(f'{cfg.train_run or "*"}/config.json')):
         d = _read_json(cfg_path)
         if isinstance(d, dict):
             metrics = _read_json(cfg_path.parent / 'metrics.json')
             m.runs[cfg_path.parent.name] = dict(config=d.get('config', d), sources=d.get('sources', {}),
                                                 derived=d.get('derived', {}), metrics=metrics or {},
                                                 _file=m.rel(cfg_path))
-    for p in sorted((root / 'experiments/ablations/results').glob('*.json')):
+    for p in sorted((root / cfg.ablation_results).glob('*.json')):
         d = _read_json(p)
         if isinstance(d, dict):
             m.ablations[p.stem] = dict(d, _file=m.rel(p))

@@ -1,4 +1,5 @@
-"""Rebuild reports/tables/, reports/figures/ and reports/fidelity.md from what was measured."""
+"""Rebuild reports/tables/, reports/figures/ and reports/fidelity.md (the paths of TablesConfig) from what
+was measured."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ from collections import Counter
 from rtmpose.io import write_text_atomic
 from rtmpose.reports.ablations import variant_table
 from rtmpose.reports.build import build_all
+from rtmpose.reports.config import TablesConfig
 from rtmpose.reports.measured import collect
 from rtmpose.paper import load_paper
 from rtmpose.reports.tables import Table, to_csv, to_markdown
@@ -17,31 +19,37 @@ def summary(t: Table) -> str:
     return f"{c['measured']} measured, {c['not measured']} not measured"
 
 
-def build_tables(root: str = '.', paper_dir: str = 'reports/paper', params: str = 'params.yaml') -> list[Table]:
-    paper = load_paper(os.path.join(root, paper_dir))
-    return build_all(paper, collect(root), variant_table(os.path.join(root, params)))
+def _at(cfg: TablesConfig, path: str) -> str:
+    return os.path.join(cfg.root, path)
 
 
-def build_reports(root: str = '.', paper_dir: str = 'reports/paper', out_dir: str = 'reports/tables',
-                  params: str = 'params.yaml', figures_dir: str | None = 'reports/figures',
-                  fidelity: str | None = 'reports/fidelity.md') -> list[tuple[str, str]]:
-    paper = load_paper(os.path.join(root, paper_dir))
-    m = collect(root)
-    tables = build_all(paper, m, variant_table(os.path.join(root, params)))
+def build_tables(cfg: TablesConfig, params: str | os.PathLike) -> list[Table]:
+    """Every paper table from what `cfg` points at; `params` holds the ablation declarations."""
+    paper = load_paper(_at(cfg, cfg.paper_dir))
+    return build_all(paper, collect(cfg.root, cfg), variant_table(os.fspath(params)))
+
+
+def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = True,
+                  fidelity: bool = True) -> list[tuple[str, str]]:
+    """Write the tables (cfg.out), the figures (cfg.figures) and the fidelity report (cfg.fidelity)."""
+    paper = load_paper(_at(cfg, cfg.paper_dir))
+    m = collect(cfg.root, cfg)
+    variants = variant_table(os.fspath(params))
+    tables = build_all(paper, m, variants)
     written = []
     for t in tables:
-        base = os.path.join(root, out_dir, t.id)
+        base = os.path.join(_at(cfg, cfg.out), t.id)
         write_text_atomic(base + '.md', to_markdown(t))
         write_text_atomic(base + '.csv', to_csv(t))
         written.append((base + '.{md,csv}', summary(t)))
-    if figures_dir is not None:
+    if figures:
         from rtmpose.reports.figures import roadmap_chart, speed_accuracy
-        for path in speed_accuracy(paper, m, os.path.join(root, figures_dir)):
+        for path in speed_accuracy(paper, m, _at(cfg, cfg.figures)):
             written.append((path, 'Fig. 1 speed/accuracy'))
-        for path in roadmap_chart(paper, m, variant_table(os.path.join(root, params)), os.path.join(root, figures_dir)):
+        for path in roadmap_chart(paper, m, variants, _at(cfg, cfg.figures)):
             written.append((path, 'Fig. 3 roadmap'))
-    if fidelity is not None:
+    if fidelity:
         from rtmpose.reports.fidelity import fidelity_report
-        write_text_atomic(os.path.join(root, fidelity), fidelity_report(tables, m))
-        written.append((os.path.join(root, fidelity), 'paper / official configs / suite defaults'))
+        write_text_atomic(_at(cfg, cfg.fidelity), fidelity_report(tables, m))
+        written.append((_at(cfg, cfg.fidelity), 'paper / official configs / suite defaults'))
     return written

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rtmpose.errors import Error
+from rtmpose.reports.config import TablesConfig
 from rtmpose.reports.measured import collect
 from rtmpose.reports.report import build_reports, build_tables
 from rtmpose.reports.tables import CSV_FIELDS, to_csv, to_markdown
@@ -18,9 +19,13 @@ PAPER = str(ROOT / 'reports' / 'paper')
 WS = Path(__file__).parent / 'fixtures' / 'workspace'
 
 
+def _cfg(root) -> TablesConfig:
+    return TablesConfig(root=str(root), paper_dir=PAPER)
+
+
 @pytest.fixture(scope='module')
 def tables():
-    return {t.id: t for t in build_tables(str(WS), PAPER)}
+    return {t.id: t for t in build_tables(_cfg(WS), WS / 'params.yaml')}
 
 
 def _cell(t, column, **labels):
@@ -134,7 +139,7 @@ def test_training_settings_come_from_the_recorded_run(tables):
 
 def test_paper_numbers_never_fill_measured_cells_without_inputs(tmp_path):
     """An empty workspace: all cells not measured, except Table 7 (labelled package defaults)."""
-    for t in build_tables(str(tmp_path), PAPER):
+    for t in build_tables(_cfg(tmp_path), tmp_path / 'params.yaml'):
         for _, key, c in t.cells():
             if t.id == 'table07' and c.kind == 'measured':
                 assert 'defaults' in c.provenance.source
@@ -151,7 +156,7 @@ def test_markdown_marks_each_cell_and_lists_sources(tables):
 def test_build_reports_writes_tables_figures_and_fidelity(tmp_path):
     ws = tmp_path / 'ws'
     shutil.copytree(WS, ws)
-    written = build_reports(str(ws), PAPER)
+    written = build_reports(_cfg(ws), ws / 'params.yaml')
     for i in range(1, 13):
         assert (ws / f'reports/tables/table{i:02d}.md').stat().st_size > 200
         assert (ws / f'reports/tables/table{i:02d}.csv').is_file()
@@ -174,7 +179,7 @@ def test_unreadable_inputs_are_listed_not_used(tmp_path):
 
 def test_missing_paper_folder_is_a_one_line_error(tmp_path):
     with pytest.raises(Error, match='paper tables folder not found'):
-        build_tables(str(tmp_path), str(tmp_path / 'nope'))
+        build_tables(TablesConfig(root=str(tmp_path), paper_dir=str(tmp_path / 'nope')), tmp_path / 'params.yaml')
 
 
 def test_harness_rows_fill_peers_and_rows_that_did_not_run_stay_unmeasured(tables):
@@ -192,3 +197,40 @@ def test_one_run_can_fill_several_paper_rows(tables):
     # the final recipe is both the 7x7-kernel row and the 1/tau = 10 row of Table 3
     c = _cell(tables['table03'], 'ap', ablation='1/tau', setting='10')
     assert c.kind == 'measured' and c.provenance.run == 'ablation-final'
+
+
+def test_cli_paths_resolve_flag_over_set_over_params_section(tmp_path, capsys):
+    from rtmpose.cli import main
+    from rtmpose.reports.cli import configure, resolve
+    import argparse
+    ws = tmp_path / 'ws'
+    shutil.copytree(WS, ws)
+    p = argparse.ArgumentParser()
+    configure(p)
+    cfg = resolve(p.parse_args(['--root', str(ws)]))
+    # the section's value, the run and ablation folders from train.* / ablations.results_dir, defaults otherwise
+    assert cfg.out == 'reports/tables' and cfg.train_run == 'rtmpose-t_synthetic'
+    assert cfg.runs_dir == 'experiments/runs' and cfg.ablation_results == 'experiments/ablations/results'
+    assert cfg.figures == 'reports/figures' and cfg.root == str(ws)
+    assert resolve(p.parse_args(['--root', str(ws), '--set', 'out=a'])).out == 'a'
+    assert resolve(p.parse_args(['--root', str(ws), '--set', 'out=a', '--out', 'b'])).out == 'b'
+    assert main(['tables', '--root', str(ws), '--paper-dir', PAPER, '--out', 'mine', '--no-figures']) == 0
+    assert (ws / 'mine/table07.md').is_file() and (ws / 'reports/fidelity.md').is_file()
+    assert not (ws / 'reports/tables').exists() and not (ws / 'reports/figures').exists()
+    # the same tables as the library builds from the same inputs
+    assert (ws / 'mine/table07.csv').read_text() == to_csv(
+        next(t for t in build_tables(_cfg(ws), ws / 'params.yaml') if t.id == 'table07'))
+
+
+def test_cli_run_folder_is_not_repeated_under_tables(tmp_path, capsys):
+    from rtmpose.cli import main
+    params = tmp_path / 'params.yaml'
+    params.write_text('train: {name: r, runs_dir: experiments/runs}\nablations: {results_dir: x}\n'
+                      'tables: {runs_dir: elsewhere}\n')
+    assert main(['tables', '--params', str(params), '--root', str(tmp_path), '--no-figures']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and 'runs_dir' in err[0] and 'train.runs_dir' in err[0]
+    params.write_text('train: {name: r, runs_dir: experiments/runs}\nablations: {results_dir: x}\n')
+    assert main(['tables', '--params', str(params), '--root', str(tmp_path), '--no-figures']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(params) in err[0] and "'tables'" in err[0]
