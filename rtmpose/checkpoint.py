@@ -127,10 +127,12 @@ def load_into(model: nn.Module, path: str | os.PathLike, prefix: str = '') -> di
 
 
 def save_atomic(obj: object, path: str | os.PathLike) -> None:
-    """torch.save to a temporary name, then rename, so a kill never leaves a half-written file."""
+    """torch.save to a temporary name, then rename, so a kill never leaves a half-written file. torch.save
+    creates the file with open(), so it gets the usual 0666 & ~umask mode."""
+    from rtmpose.io import make_parent
     path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
+    make_parent(path)
+    tmp = f'{path}.tmp-{os.getpid()}'   # a killed writer's leftover: rtmpose.io.remove_stale_temps
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)

@@ -6,6 +6,7 @@ imports happen inside `run`, so `rtmpose --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -23,6 +24,10 @@ COMMANDS = {
     'ablate': ('rtmpose.commands.ablate', 'train and evaluate one roadmap ablation variant of params.yaml'),
     'tables': ('rtmpose.reports.cli', 'rebuild the paper tables and figures from measured results'),
 }
+
+# OSErrors that mean "this path cannot be written" (turned into one line by main)
+_WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENOSPC,
+                 errno.EROFS, errno.EDQUOT}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(importlib.import_module(args._module).run(args) or 0)
     except Error as e:
         print(f'rtmpose {args.command}: error: {e}', file=sys.stderr)
+        return 2
+    except OSError as e:
+        # a path that cannot be written (read-only folder, a file where a folder should be, disk full):
+        # the user's problem, said in one line; any other OSError is a bug and keeps its traceback
+        if e.errno not in _WRITE_ERRNOS or not e.filename:
+            raise
+        print(f'rtmpose {args.command}: error: {e.filename}: cannot write ({e.strerror})', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f'rtmpose {args.command}: interrupted', file=sys.stderr)
