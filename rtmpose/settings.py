@@ -147,6 +147,24 @@ def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
     return obj
 
 
+def check_ranges(obj: Any, where: str, *, probabilities: Sequence[str] = (), at_least: Mapping[str, float] = {},
+                 positive: Sequence[str] = ()) -> None:
+    """Range checks for `validate(where)` methods: probabilities in [0, 1], `at_least` {name: low}
+    (a count of None means 'all' and passes), `positive` > 0. Fails in one line naming the key."""
+    for name in probabilities:
+        v = getattr(obj, name)
+        if v is not None and not 0 <= v <= 1:
+            raise Error(f'{where}: {name} must be a probability in [0, 1], got {v!r}')
+    for name, low in at_least.items():
+        v = getattr(obj, name)
+        if v is not None and v < low:
+            raise Error(f'{where}: {name} must be >= {low:g}, got {v!r}')
+    for name in positive:
+        v = getattr(obj, name)
+        if v is not None and not v > 0:
+            raise Error(f'{where}: {name} must be > 0, got {v!r}')
+
+
 def resolve(cls: type[T], *, params: str | os.PathLike | None = None, section: str | None = None,
             values: Mapping[str, Any] | None = None, sets: Sequence[str] | None = None,
             flags: Mapping[str, Any] | None = None, where: str | None = None) -> T:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rtmpose.data.checks import Checker, check_images, image_size, person_category, require_dir, \
-    require_file
+from rtmpose.data.checks import Checker, check_images, count_keypoints, image_size, person_category, \
+    require_dir, require_file
 from rtmpose.data.meta import DATASET_META
 from rtmpose.data.prepared import sha256_file
 from rtmpose.errors import Error
@@ -58,7 +58,7 @@ def _split(raw: Path, folder: str, ann_name: str, img_dir: str, decode: str, ski
                 check.fail(record, f'human_annotations box {box!r} is not [x1, y1, x2, y2]')
                 continue
             if not isinstance(kp, list) or len(kp) != 42:
-                check.fail(record, f'{len(kp) / 3 if isinstance(kp, list) else "no"} keypoints, expected 14')
+                check.fail(record, f'{count_keypoints(kp)}, expected 14')
                 continue
             coco_kp = []
             for x, y, v in zip(kp[0::3], kp[1::3], kp[2::3]):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rtmpose.errors import Error
-from rtmpose.io import read_json
+from rtmpose.io import imread_quiet, read_json
 
 DECODE_MODES = ('none', 'sample', 'all')
 DECODE_SAMPLE = 64
@@ -66,8 +66,7 @@ class Checker:
                  height: float, need_box: bool = True) -> bool:
         """keypoints: flat [x, y, v] * K; bbox: xywh. False (when skipping) if the record is bad."""
         if not isinstance(keypoints, list) or len(keypoints) != 3 * num_keypoints:
-            n = len(keypoints) / 3 if isinstance(keypoints, list) else 'no'
-            return self.fail(record, f'{n} keypoints, expected {num_keypoints}')
+            return self.fail(record, f'{count_keypoints(keypoints)}, expected {num_keypoints}')
         k = np.asarray(keypoints, np.float64).reshape(-1, 3)
         if not np.isfinite(k).all():
             return self.fail(record, 'non-finite keypoint values')
@@ -87,7 +86,6 @@ class Checker:
 
 def check_images(images: list[dict], root: Path, ann_file: Path, decode: str) -> None:
     """Every image must exist; decode a sample / all of them; decoded size must match the record."""
-    import cv2
     if decode not in DECODE_MODES:
         raise Error(f'decode check must be one of {", ".join(DECODE_MODES)} (got {decode!r})')
     for img in images:
@@ -100,12 +98,21 @@ def check_images(images: list[dict], root: Path, ann_file: Path, decode: str) ->
     for i in picks:
         img = images[i]
         path = root / img['file_name']
-        arr = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+        arr = imread_quiet(path)
         if arr is None:
             raise Error(f'{ann_file}: image id {img["id"]}: {path} does not decode as an image')
         if (arr.shape[1], arr.shape[0]) != (int(img['width']), int(img['height'])):
             raise Error(f'{ann_file}: image id {img["id"]}: {path} is {arr.shape[1]}x{arr.shape[0]}, '
                         f'annotation says {img["width"]}x{img["height"]}')
+
+
+def count_keypoints(flat: Any) -> str:
+    """'16 keypoints' for a flat [x, y, v] * K list (an integer count), or what is wrong with it."""
+    if not isinstance(flat, list):
+        return 'no keypoints'
+    if len(flat) % 3:
+        return f'{len(flat)} keypoint values (not a multiple of 3)'
+    return f'{len(flat) // 3} keypoints'
 
 
 def image_size(path: Path, ann_file: Path, record: str) -> tuple[int, int]:

@@ -21,7 +21,8 @@ from rtmpose.data.meta import DatasetMeta, get_meta
 from rtmpose.data.transforms import (AugmentConfig, PixelAugment, random_bbox_transform, random_flip,
                                      random_half_body, topdown_affine, yolox_hsv)
 from rtmpose.errors import Error
-from rtmpose.io import read_json
+from rtmpose.data.checks import count_keypoints
+from rtmpose.io import imread_quiet, read_json
 
 __all__ = ['TopDownDataset', 'AugmentConfig']
 
@@ -38,10 +39,10 @@ def _gt_instances(coco: dict, num_keypoints: int, ann_file: str) -> list[dict]:
         for ann in by_image[img_id]:
             if 'bbox' not in ann or 'keypoints' not in ann or ann.get('iscrowd', 0):
                 continue
-            kpts = np.asarray(ann['keypoints'], np.float32).reshape(-1, 3)
-            if len(kpts) != num_keypoints:
-                raise Error(f'{ann_file}: annotation {ann.get("id")}: {len(kpts)} keypoints, '
+            if not isinstance(ann['keypoints'], list) or len(ann['keypoints']) != 3 * num_keypoints:
+                raise Error(f'{ann_file}: annotation {ann.get("id")}: {count_keypoints(ann["keypoints"])}, '
                             f'expected {num_keypoints}')
+            kpts = np.asarray(ann['keypoints'], np.float32).reshape(-1, 3)
             if 'bbox_center' in ann and 'bbox_scale' in ann:   # MPII: centre/scale, unclipped (MpiiDataset)
                 c, sc = np.asarray(ann['bbox_center'], np.float32), np.asarray(ann['bbox_scale'], np.float32)
                 box = np.concatenate([c - sc / 2, c + sc / 2])
@@ -116,9 +117,8 @@ class TopDownDataset(torch.utils.data.Dataset):
         self.epoch = int(epoch)
 
     def _load(self, inst: dict) -> np.ndarray:
-        import cv2
         path = self.image_root / inst['file_name']
-        img = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+        img = imread_quiet(path)   # no libjpeg warning line before the one-line error
         if img is None:
             raise Error(f'{path}: image missing or not decodable (image id {inst["image_id"]})')
         return img

@@ -23,6 +23,12 @@ class ReleaseConfig:
     skip_invalid: bool = False
     split: int = 1          # AP-10K only
 
+    def validate(self, where: str) -> None:
+        if self.decode not in DECODE_CHOICES:
+            raise Error(f'{where}: decode must be one of {", ".join(DECODE_CHOICES)}, got {self.decode!r}')
+        if self.split not in (1, 2, 3):
+            raise Error(f'{where}: split must be 1, 2 or 3, got {self.split!r}')
+
 
 def prepare(dataset: str, raw: str | os.PathLike, out: str | os.PathLike, decode: str = 'sample',
             skip_invalid: bool = False, ap10k_split: int = 1) -> dict:

@@ -22,6 +22,7 @@ import numpy as np
 from rtmpose.data.meta import DATASET_META
 from rtmpose.data.prepared import staged_dir, write_prepared
 from rtmpose.errors import Error
+from rtmpose.settings import check_ranges
 
 COCO_NAMES = DATASET_META['coco'].keypoint_names
 _IDX = {n: i for i, n in enumerate(COCO_NAMES)}
@@ -39,6 +40,10 @@ class SyntheticConfig:
     height: int = 240
     max_people: int = 3
     occluder_prob: float = 0.35
+
+    def validate(self, where: str) -> None:
+        check_ranges(self, where, probabilities=('occluder_prob',),
+                     at_least={'num_train': 1, 'num_val': 1, 'width': 64, 'height': 64, 'max_people': 1})
 
 
 def _rng(seed: int, split: int, index: int) -> np.random.Generator:
@@ -250,6 +255,8 @@ def make_synthetic(out_dir: str | os.PathLike, seed: int = 0, num_train: int = 6
     import cv2
     from tqdm import tqdm
     cfg = SyntheticConfig(seed, num_train, num_val, width, height, max_people, occluder_prob)
+    if not 0 <= occluder_prob <= 1:
+        raise Error(f'synthetic: occluder_prob must be a probability in [0, 1] (got {occluder_prob})')
     if num_train < 1 or num_val < 1:
         raise Error(f'synthetic: num_train and num_val must be >= 1 (got {num_train}, {num_val})')
     if width < 64 or height < 64 or max_people < 1:

@@ -55,6 +55,13 @@ class AugmentConfig:
         self.stage2_scale_factor = tuple(self.stage2_scale_factor)
         self.dropout_size = tuple(self.dropout_size)
 
+    def validate(self, where: str) -> None:
+        from rtmpose.settings import check_ranges
+        check_ranges(self, where, probabilities=[f.name for f in dataclasses.fields(self)
+                                                 if f.name.endswith('_prob')],
+                     at_least={'stage2_epoch': 0, 'half_body_min_total_keypoints': 0,
+                               'half_body_min_upper_keypoints': 0, 'half_body_min_lower_keypoints': 0})
+
     def for_epoch(self, epoch: int) -> 'AugmentConfig':
         """The effective settings at `epoch`: stage 2 replaces shift, scale, rotate and dropout p."""
         if epoch < self.stage2_epoch:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rtmpose.errors import Error
 from rtmpose.io import read_yaml_mapping
-from rtmpose.settings import build, resolve
+from rtmpose.settings import build, check_ranges, resolve
 
 _M = 'configs/body_2d_keypoint/rtmpose/coco/rtmpose-m_8xb256-420e_coco-256x192.py'
 
@@ -81,8 +81,20 @@ class TrainConfig:
             raise Error(f'{where}: base_lr must be > 0 and warmup_iters >= 0')
         if self.device not in ('auto', 'cpu', 'cuda'):
             raise Error(f'{where}: device must be auto, cpu or cuda')
+        check_ranges(self, where, at_least={'train_limit': 1, 'val_limit': 1, 'repeat': 1, 'num_workers': 0,
+                                            'val_interval': 1, 'checkpoint_every_iters': 1,
+                                            'auto_scale_lr_base': 1, 'ema_gamma': 0, 'cosine_begin_epoch': 0,
+                                            'weight_decay': 0, 'norm_decay_mult': 0, 'bias_decay_mult': 0,
+                                            'loss_beta': 0},
+                     probabilities=('ema_momentum', 'cosine_min_factor'),
+                     positive=('warmup_start_factor', 'clip_grad'))
         for i, e in enumerate(self.extra_train):
-            build(ExtraTrainSet, e, f'{where}: extra_train[{i}]')
+            extra = build(ExtraTrainSet, e, f'{where}: extra_train[{i}]')
+            check_ranges(extra, f'{where}: extra_train[{i}]', at_least={'repeat': 1})
+        from rtmpose.data.transforms import AugmentConfig
+        if not isinstance(self.augment, dict):
+            raise Error(f'{where}: augment must be a mapping')
+        build(AugmentConfig, self.augment, f'{where}: augment')
 
     @property
     def out_dir(self) -> str:
