@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 
 from rtmpose.errors import Error
-from rtmpose.io import read_json, write_json_atomic
+from rtmpose.io import folder_lock, read_json, write_json_atomic
 from rtmpose.settings import build, resolve
 
 GRIDS = ('default', 'paper')
@@ -96,13 +96,15 @@ def _train_and_evaluate(cfg: Ablations, run: str, sets: list[str]) -> tuple[str,
     from rtmpose.train.config import load_config
     from rtmpose.train.trainer import run_training
     train_cfg = load_config(experiment=cfg.base, sets=[f'name={run}', f'runs_dir={cfg.runs_dir}', *sets])
-    print(f'rtmpose ablate: training {run} ({cfg.base} + {len(sets)} settings)', flush=True)
-    run_training(train_cfg, source=cfg.base, resume=False, progress=False)
     run_dir = os.path.join(cfg.runs_dir, run)
     eval_out = os.path.join(run_dir, 'eval.json')
-    print(f'rtmpose ablate: evaluating {run} on {cfg.eval_dataset}', flush=True)
-    run_evaluation(EvalConfig(checkpoint=os.path.join(run_dir, 'final.pth'), dataset=cfg.eval_dataset,
-                              out=eval_out, name=run), progress=False)
+    # the run folder stays locked from training through its eval.json (the trainer's lock nests in it)
+    with folder_lock(run_dir, 'ablation run folder'):
+        print(f'rtmpose ablate: training {run} ({cfg.base} + {len(sets)} settings)', flush=True)
+        run_training(train_cfg, source=cfg.base, resume=False, progress=False)
+        print(f'rtmpose ablate: evaluating {run} on {cfg.eval_dataset}', flush=True)
+        run_evaluation(EvalConfig(checkpoint=os.path.join(run_dir, 'final.pth'), dataset=cfg.eval_dataset,
+                                  out=eval_out, name=run), progress=False)
     return run_dir, read_json(eval_out, 'evaluation results')
 
 

@@ -7,6 +7,7 @@ epoch) and metrics.json. Running the same command again resumes from last.pth.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from rtmpose.checkpoint import check_state_dict, load_into, read_checkpoint, save_atomic, state_dict_of
 from rtmpose.data.collate import collate
 from rtmpose.errors import Error
-from rtmpose.io import write_json_atomic, write_text_atomic
+from rtmpose.io import folder_lock, remove_stale_temps, write_json_atomic, write_text_atomic
 from rtmpose.train import distributed as D
 from rtmpose.train.config import SOURCES, TrainConfig, as_dict
 from rtmpose.train.data import ResumableSampler, build_train_set, build_val_set, set_epoch
@@ -123,10 +124,32 @@ def validate(cfg: TrainConfig, model, meta, device, progress: bool) -> dict[str,
 def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None,
           max_iters: int | None = None, on_end=None) -> dict:
     """Train; returns the final metrics (on rank 0). `max_iters` stops early; `on_end(model, ema, dist)`
-    is called on every rank after the last step (e.g. to compare weights across ranks)."""
+    is called on every rank after the last step (e.g. to compare weights across ranks).
+
+    The run folder is locked (rtmpose.io.folder_lock, rank 0 only) for the whole run: a second run of
+    the same name fails naming the holder instead of resuming from a live run's last.pth."""
+    d = D.setup(cfg.device)
+    with contextlib.ExitStack() as stack:
+        problem = None
+        if d.main:
+            try:
+                stack.enter_context(folder_lock(cfg.out_dir, 'run folder', on_message=lambda m: log(d, m)))
+                removed = remove_stale_temps(cfg.out_dir)
+                if removed:
+                    log(d, f'removed {len(removed)} temporary file(s) of a killed run: {", ".join(removed[:3])}')
+            except Error as e:
+                problem = str(e)
+        problem = D.broadcast_object(d, problem)   # every rank stops, not only the one that tried
+        if problem is not None:
+            D.cleanup()
+            raise Error(problem)
+        return _train(cfg, d, resume, progress, run, max_iters, on_end)
+
+
+def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_iters: int | None,
+           on_end) -> dict:
     from rtmpose import KLDiscretLoss
     from rtmpose.data.meta import get_meta
-    d = D.setup(cfg.device)
     device = d.device
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True)
@@ -158,9 +181,12 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
     epoch, skip, it, rows, best = 0, 0, 0, [], None
     partial = [0.0, 0.0]  # this rank's loss sum and count in the running epoch, for mid-epoch resume
     if resume and os.path.isfile(last_path):
-        ck = read_checkpoint(last_path)
+        try:
+            ck = read_checkpoint(last_path)
+        except Error as e:
+            raise Error(f'{e}; use --fresh to start over') from None
         if not isinstance(ck, dict) or 'model' not in ck or 'config' not in ck:
-            raise Error(f'{last_path}: not a training checkpoint of this suite')
+            raise Error(f'{last_path}: not a training checkpoint of this suite; use --fresh to start over')
         if _comparable(ck['config']) != _comparable(resolved):
             diff = sorted(k for k in _comparable(resolved) if ck['config'].get(k) != resolved.get(k))
             raise Error(f'{last_path}: written with other settings ({", ".join(diff[:5])}); '
