@@ -34,13 +34,23 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
+def ensure_folder(folder: str | os.PathLike, what: str = 'folder') -> None:
+    """os.makedirs(folder), or a one-line Error naming the folder and why (e.g. a file on the way)."""
+    folder = os.fspath(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        node = os.path.abspath(folder)
+        while node != os.path.dirname(node) and not os.path.exists(node):
+            node = os.path.dirname(node)
+        if os.path.exists(node) and not os.path.isdir(node):
+            raise Error(f'{folder}: cannot create the {what} ({node} is a file, not a folder)') from None
+        raise Error(f'{folder}: cannot create the {what} ({e.strerror})') from None
+
+
 def make_parent(path: str | os.PathLike) -> None:
     """Create the folder of `path`, or a one-line Error naming it when that is impossible."""
-    parent = os.path.dirname(os.path.abspath(os.fspath(path)))
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as e:
-        raise Error(f'{parent}: cannot create folder ({e.strerror})') from None
+    ensure_folder(os.path.dirname(os.path.abspath(os.fspath(path))))
 
 
 def check_writable(path: str | os.PathLike, what: str = 'output file') -> None:
@@ -202,10 +212,7 @@ def folder_lock(folder: str | os.PathLike, what: str = 'run folder', on_message=
     taken over (with a message). Nested use in the same process is a no-op."""
     import fcntl
     folder = os.fspath(folder)
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as e:
-        raise Error(f'{folder}: cannot create the {what} ({e.strerror})') from None
+    ensure_folder(folder, what)
     key = os.path.realpath(folder)
     if key in _HELD:
         _HELD[key] += 1

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rtmpose.errors import Error
-from rtmpose.io import remove_stale_temps, sha256_file  # noqa: F401  (converters import it from here)
+from rtmpose.io import ensure_folder, remove_stale_temps, sha256_file  # noqa: F401  (converters import it from here)
 
 CONVERTER_VERSION = '1'
 SPLITS = ('train', 'val')               # what training and evaluation read
@@ -38,10 +38,7 @@ def dump_json(obj: Any) -> bytes:
 def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder next to `out_dir`; on success it replaces `out_dir` in one rename."""
     out = Path(out_dir).absolute()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise Error(f'{out}: cannot create the output folder ({e.strerror})') from None
+    ensure_folder(out.parent, 'folder of the output')
     if out.exists() and not out.is_dir():
         raise Error(f'{out}: cannot write the output folder (a file of that name exists)')
     remove_stale_temps(out.parent, prefix=f'.{out.name}.')   # left by a killed run

@@ -128,6 +128,8 @@ def train(cfg: TrainConfig, resume: bool = True, progress: bool = True, run=None
 
     The run folder is locked (rtmpose.io.folder_lock, rank 0 only) for the whole run: a second run of
     the same name fails naming the holder instead of resuming from a live run's last.pth."""
+    from rtmpose.models import entry
+    entry(cfg.model, 'rtmpose')   # an unknown model fails before a run folder is created
     d = D.setup(cfg.device)
     with contextlib.ExitStack() as stack:
         problem = None
