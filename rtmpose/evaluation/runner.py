@@ -147,8 +147,12 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
 def run_evaluation(cfg: EvalConfig, progress: bool = True, mlflow: bool = True) -> dict:
     """`evaluate_checkpoint` recorded as an MLflow run (experiment `eval`); writes `cfg.out` as
     {metrics..., info} when set. Returns what `evaluate_checkpoint` returns."""
-    from rtmpose.io import write_json_atomic
+    from rtmpose.io import check_writable, write_json_atomic
     from rtmpose.mlflow_log import start_run
+    if cfg.out:   # fail before evaluating, not after
+        check_writable(cfg.out, 'metrics file')
+    if cfg.results_file:
+        check_writable(cfg.results_file, 'results file')
     name = cfg.name or f'{cfg.model or "checkpoint"}-{cfg.dataset or "auto"}'
     with start_run('eval', name, params=asdict(cfg), enabled=mlflow) as mlrun:
         result = evaluate_checkpoint(cfg, progress=progress)

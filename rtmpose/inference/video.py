@@ -30,8 +30,10 @@ def kind_of(path: str | os.PathLike) -> str:
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     import cv2
+    from rtmpose.io import quiet_stderr
     data = np.fromfile(str(path), np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    with quiet_stderr():   # libjpeg's own warning line would precede the one-line error
+        img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
         raise Error(f'{path}: not a readable image')
     return img
@@ -49,11 +51,14 @@ class VideoReader:
 
     def __init__(self, path: str | os.PathLike):
         import cv2
+        from rtmpose.io import quiet_stderr
         self.path = str(path)
-        self.cap = cv2.VideoCapture(self.path)
-        if not self.cap.isOpened():
+        with quiet_stderr():   # ffmpeg's own warning lines would precede the one-line error
+            self.cap = cv2.VideoCapture(self.path)
+            opened = self.cap.isOpened()
+            ok, first = self.cap.read() if opened else (False, None)
+        if not opened:
             raise Error(f'{path}: not a readable video')
-        ok, first = self.cap.read()
         if not ok or first is None:
             self.cap.release()
             raise Error(f'{path}: not a readable video (no frame could be decoded)')

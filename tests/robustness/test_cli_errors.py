@@ -152,3 +152,43 @@ def test_corrupt_image_fails_in_one_line_without_decoder_warnings(tmp_path, tiny
     assert 'not decodable' in lines[-1] and lines[-1].startswith('rtmpose train: error:'), r.stderr
     assert all(line.startswith('rtmpose') for line in lines), r.stderr
     assert not (tmp_path / 'runs' / 'tiny' / 'final.pth').exists()
+
+
+# ---------------------------------------------------------------- eval / demo: unwritable output, bad input
+def test_eval_out_under_a_regular_file_fails_before_evaluating(tmp_path, tiny_set):
+    f = tmp_path / 'plain.txt'
+    f.write_text('x')
+    r = rtmpose('eval', '--model', 'rtmpose-t', '--dataset', 'synthetic', '--data-dir', tiny_set,
+                '--out', str(f / 'm.json'), '--no-progress', '--no-mlflow', '--device', 'cpu')
+    assert_one_line_error(r, str(f / 'm.json'), 'not a folder')
+    assert r.stdout == ''
+    assert f.read_text() == 'x'
+
+
+def test_demo_out_unwritable(tmp_path, tiny_set):
+    f = tmp_path / 'plain.txt'
+    f.write_text('x')
+    image = os.path.join(tiny_set, 'images', 'val', sorted(os.listdir(os.path.join(tiny_set, 'images', 'val')))[0])
+    r = rtmpose('demo', image, '--out', str(f / 'demo'))
+    assert_one_line_error(r, str(f), 'not a folder')
+    assert f.read_text() == 'x'
+
+
+def test_demo_corrupt_image_without_decoder_warnings(tmp_path):
+    bad = tmp_path / 'bad.jpg'
+    bad.write_bytes(b'\xff\xd8\xff\xe0' + bytes(range(256)) * 2)
+    r = rtmpose('demo', str(bad), '--out', str(tmp_path / 'demo'))
+    assert_one_line_error(r, str(bad), 'not a readable image')
+    assert not (tmp_path / 'demo').exists()
+
+
+def test_export_zero_threads_creates_nothing(tmp_path):
+    r = rtmpose('export', 'rtmpose-t', '--backend', 'onnxruntime', '--threads', '0', '--out', str(tmp_path / 'exp'))
+    assert_one_line_error(r, 'threads must be >= 1')
+    assert not (tmp_path / 'exp').exists()
+
+
+def test_unknown_backend(tmp_path):
+    r = rtmpose('export', 'rtmpose-t', '--backend', 'nope', '--out', str(tmp_path / 'exp'))
+    assert r.returncode != 0 and 'Traceback' not in r.stderr   # argparse's choices check (usage + error)
+    assert not (tmp_path / 'exp').exists()
