@@ -30,8 +30,16 @@ _WRITE_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST, errno.E
                  errno.EROFS, errno.EDQUOT}
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors (unknown choice, missing or malformed flag) in one line, like every other user error;
+    `--help` still shows the whole usage. Subcommand parsers inherit this class."""
+
+    def error(self, message: str):
+        self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='rtmpose', description='RTMPose: models, data, training, evaluation, '
+    parser = _Parser(prog='rtmpose', description='RTMPose: models, data, training, evaluation, '
                                      'deployment, the speed harness and the paper tables.')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for name, (module, help_text) in COMMANDS.items():

@@ -29,6 +29,23 @@ class ExportPlan:
     exports: str = DEFAULT_ROOT            # the export cache folder
     seed: int = 0                          # seed of the random weights
 
+    def validate(self, where: str) -> None:
+        """Unknown model, peer, backend or precision names fail here, before anything is exported or timed."""
+        from rtmpose.deploy.backends import PRECISIONS, backend
+        from rtmpose.models import entry
+        try:
+            for m in self.models:
+                entry(m, 'rtmpose', 'baseline')
+            for m in self.peers:
+                entry(m, 'peer')
+            for b in (*self.backends, *self.peer_backends):
+                backend(b)
+        except Error as e:
+            raise Error(f'{where}: {e}') from None
+        bad = [p for p in self.precisions if p not in PRECISIONS]
+        if bad:
+            raise Error(f'{where}: unknown precision {bad[0]!r}; choose one of: {", ".join(PRECISIONS)}')
+
     def groups(self) -> list[tuple[str, list[ExportSpec]]]:
         """('models', specs) and ('peers', specs), each ordered model, backend, precision."""
         return [(group, [ExportSpec(m, b, p, seed=self.seed) for m in models for b in backends

@@ -59,6 +59,13 @@ class BenchConfig(ExportPlan):
         if any(not isinstance(t, int) or t < 1 for t in self.threads):
             raise Error(f'bench: threads must be positive integers, got {self.threads}')
 
+    def validate(self, where: str) -> None:
+        super().validate(where)
+        from rtmpose.harness.external import COMPLEXITY
+        bad = [n for n in self.external if n not in COMPLEXITY]
+        if bad:
+            raise Error(f'{where}: unknown external peer {bad[0]!r}; choose from: {", ".join(COMPLEXITY)}')
+
 
 @dataclass
 class Condition:

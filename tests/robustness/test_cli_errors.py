@@ -190,5 +190,19 @@ def test_export_zero_threads_creates_nothing(tmp_path):
 
 def test_unknown_backend(tmp_path):
     r = rtmpose('export', 'rtmpose-t', '--backend', 'nope', '--out', str(tmp_path / 'exp'))
-    assert r.returncode != 0 and 'Traceback' not in r.stderr   # argparse's choices check (usage + error)
+    assert_one_line_error(r, "invalid choice: 'nope'", 'rtmpose export --help')
     assert not (tmp_path / 'exp').exists()
+
+
+@pytest.mark.parametrize('args, needle', [
+    (['--backends', 'nope'], "invalid choice: 'nope'"),
+    (['--peers', 'nope'], "unknown model 'nope'"),
+    (['--models', 'rtmpose-q'], "unknown model 'rtmpose-q'"),
+    (['--external', 'nope'], "unknown external peer 'nope'"),
+    (['--precisions', 'fp8'], "invalid choice: 'fp8'"),
+])
+def test_bench_refuses_unknown_names_before_exporting(tmp_path, args, needle):
+    out, exports = tmp_path / 'bench', tmp_path / 'exports'
+    r = rtmpose('bench', *args, '--no-mlflow', '--out', str(out), '--exports', str(exports))
+    assert_one_line_error(r, needle)
+    assert not out.exists() and not exports.exists()
