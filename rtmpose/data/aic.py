@@ -18,7 +18,7 @@ from pathlib import Path
 from rtmpose.data.checks import Checker, check_images, count_keypoints, image_size, person_category, \
     require_dir, require_file
 from rtmpose.data.meta import DATASET_META
-from rtmpose.data.prepared import sha256_file
+from rtmpose.io import sha256_file
 from rtmpose.errors import Error
 from rtmpose.io import read_json
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 from rtmpose.data.checks import Checker, check_images, load_coco, require_dir, require_file
 from rtmpose.data.meta import DATASET_META
-from rtmpose.data.prepared import sha256_file
+from rtmpose.io import sha256_file
 
 SPLIT_FILES = {'train': ('annotations/person_keypoints_train2017.json', 'train2017'),
                'val': ('annotations/person_keypoints_val2017.json', 'val2017')}

@@ -20,7 +20,7 @@ import numpy as np
 
 from rtmpose.data.checks import Checker, check_images, image_size, person_category, require_dir
 from rtmpose.data.meta import DATASET_META
-from rtmpose.data.prepared import sha256_file
+from rtmpose.io import sha256_file
 from rtmpose.errors import Error
 
 MAT_NAMES = ('mpii_human_pose_v1_u12_2/mpii_human_pose_v1_u12_1.mat', 'mpii_human_pose_v1_u12_1.mat')

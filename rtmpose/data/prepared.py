@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rtmpose.errors import Error
-from rtmpose.io import ensure_folder, remove_stale_temps, sha256_file  # noqa: F401  (converters import it from here)
+from rtmpose.io import ensure_folder, remove_stale_temps
 
 CONVERTER_VERSION = '1'
 SPLITS = ('train', 'val')               # what training and evaluation read
