@@ -16,7 +16,10 @@ from typing import Any
 from rtmpose.deploy import runners
 from rtmpose.errors import Error
 
-PRECISIONS = ('fp32', 'fp16', 'bf16')
+PRECISIONS = ('fp32', 'fp16', 'bf16', 'int8', 'mixed')
+# post-training quantized precisions: calibrated on crops (rtmpose.deploy.calibration); `mixed` keeps the
+# first convolution and the RTMCC head in floating point (rtmpose.deploy.export.MIXED_FLOAT_PATTERNS)
+QUANTIZED = ('int8', 'mixed')
 
 # (source, folder, spec) -> None: writes the backend's files into `folder`. `source` is a
 # rtmpose.deploy.package.SourceModel (module, input_size, output_names), `spec` an ExportSpec.
@@ -36,6 +39,8 @@ class Backend:
     from_module: bool = False            # the runner runs the rebuilt PyTorch module (the file holds weights)
     unavailable: Callable[[], str | None] | None = None   # None when usable here, else a short reason
     tolerances: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # overrides of gate.TOLERANCES
+    # precision -> None when this machine / package can run it, else a short reason
+    precision_unavailable: Callable[[str], str | None] | None = None
 
     def tolerance(self, precision: str) -> tuple[float, float]:
         """(relative max output difference, mean keypoint shift in px) the gate allows."""
@@ -55,6 +60,20 @@ def _write_onnx(source, folder: Path, spec) -> Path:
                        spec.dynamic_batch, spec.opset)
 
 
+def _float_patterns(precision: str) -> tuple[str, ...]:
+    from rtmpose.deploy.export import MIXED_FLOAT_PATTERNS
+    return MIXED_FLOAT_PATTERNS if precision == 'mixed' else ()
+
+
+def _write_onnxruntime(source, folder: Path, spec) -> Path:
+    """fp32: the ONNX file; int8 / mixed: the same file quantized statically (QDQ) in place."""
+    path = _write_onnx(source, folder, spec)
+    if spec.precision in QUANTIZED:
+        from rtmpose.deploy.export import quantize_onnxruntime
+        quantize_onnxruntime(path, path, source.calibration_crops, _float_patterns(spec.precision))
+    return path
+
+
 def _via_onnx(convert: Callable[[Path, Path, Any, Any], None]) -> ExportFn:
     """An export that converts the ONNX hub file, which is deleted once converted."""
     def write(source, folder: Path, spec) -> None:
@@ -65,8 +84,10 @@ def _via_onnx(convert: Callable[[Path, Path, Any, Any], None]) -> ExportFn:
 
 
 def _to_openvino(onnx_path: Path, folder: Path, source, spec) -> None:
-    from rtmpose.deploy.export import export_openvino
-    export_openvino(onnx_path, folder / 'model.xml')
+    from rtmpose.deploy.export import export_openvino, quantize_openvino
+    xml = export_openvino(onnx_path, folder / 'model.xml')
+    if spec.precision in QUANTIZED:
+        quantize_openvino(xml, source.calibration_crops, _float_patterns(spec.precision))
 
 
 def _to_ncnn(onnx_path: Path, folder: Path, source, spec) -> None:
@@ -84,6 +105,23 @@ def _write_torch_weights(source, folder: Path, spec) -> None:
     torch.save(source.module.state_dict(), folder / 'weights.pt')
 
 
+def _openvino_precision_unavailable(precision: str) -> str | None:
+    """fp16 / bf16 need the CPU plugin to report the capability (AVX512-FP16 / AVX512-BF16 or AMX)."""
+    need = {'fp16': 'FP16', 'bf16': 'BF16', 'int8': 'INT8', 'mixed': 'INT8'}.get(precision)
+    if need is None:
+        return None
+    import openvino as ov
+    caps = ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
+    return None if need in caps else f'the OpenVINO CPU plugin reports no {need} support on this CPU ({", ".join(caps)})'
+
+
+def _ncnn_precision_unavailable(precision: str) -> str | None:
+    if precision != 'int8':
+        return None
+    from rtmpose.deploy.export import ncnn_int8_unavailable_reason
+    return ncnn_int8_unavailable_reason() or 'ncnn int8 (ncnn2table + ncnn2int8) is not wired into this suite'
+
+
 def _tensorrt_unavailable() -> str | None:
     from rtmpose.deploy.export import tensorrt_unavailable_reason
     return tensorrt_unavailable_reason()
@@ -99,9 +137,15 @@ def _torch_runner(compile: bool) -> RunnerFactory:
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     # the plain ONNX file, checked and timed with ONNX Runtime
     Backend('onnx', 'model.onnx', ('fp32',), 'onnxruntime', _write_onnx, runners.onnxruntime_runner),
-    Backend('onnxruntime', 'model.onnx', ('fp32',), 'onnxruntime', _write_onnx, runners.onnxruntime_runner),
-    Backend('openvino', 'model.xml', PRECISIONS, 'openvino', _via_onnx(_to_openvino), runners.openvino_runner),
-    Backend('ncnn', 'model.ncnn.param', ('fp32', 'fp16'), 'ncnn', _via_onnx(_to_ncnn), runners.ncnn_runner),
+    # onnxruntime int8 / mixed: static QDQ quantization (per-channel int8 weights, uint8 activations)
+    Backend('onnxruntime', 'model.onnx', ('fp32', 'int8', 'mixed'), 'onnxruntime', _write_onnxruntime,
+            runners.onnxruntime_runner),
+    # openvino fp16 / bf16: the fp32 IR compiled with that inference precision hint; int8 / mixed: NNCF
+    Backend('openvino', 'model.xml', PRECISIONS, 'openvino', _via_onnx(_to_openvino), runners.openvino_runner,
+            precision_unavailable=_openvino_precision_unavailable),
+    # ncnn fp16: fp16 weights (pnnx fp16=1) and fp16 storage/arithmetic; int8 needs tools the wheel lacks
+    Backend('ncnn', 'model.ncnn.param', ('fp32', 'fp16', 'int8'), 'ncnn', _via_onnx(_to_ncnn), runners.ncnn_runner,
+            precision_unavailable=_ncnn_precision_unavailable),
     Backend('tensorrt', 'model.engine', ('fp32', 'fp16'), 'tensorrt', _via_onnx(_to_tensorrt),
             runners.tensorrt_runner, unavailable=_tensorrt_unavailable),
     Backend('torch', 'weights.pt', ('fp32', 'fp16'), 'torch', _write_torch_weights, _torch_runner(False),
@@ -131,3 +175,6 @@ def check_available(b: Backend, precision: str) -> None:
     reason = b.unavailable() if b.unavailable else None
     if reason:
         raise Error(f'{b.name} not available: {reason}')
+    reason = b.precision_unavailable(precision) if b.precision_unavailable else None
+    if reason:
+        raise Error(f'{b.name} {precision} not available: {reason}')

@@ -147,3 +147,89 @@ def export_tensorrt(onnx_path: str | os.PathLike, engine_path: str | os.PathLike
     from rtmpose.io import write_bytes_atomic
     write_bytes_atomic(engine_path, bytes(engine))
     return Path(engine_path)
+
+
+# ---------------------------------------------------------------- post-training quantization
+# What `mixed` keeps in floating point: the first convolution (it sees the raw normalised image) and the
+# whole RTMCC head (final 7x7 conv, MLP, GAU, SimCC classifiers), whose outputs are the logits the codec
+# takes the argmax of. Node names are those torch.onnx gives (`/head/gau/...`), kept by OpenVINO.
+MIXED_FLOAT_PATTERNS = (r'^/head/', r'^/backbone/stem/stem\.0/')
+
+
+class _CropsReader:
+    """onnxruntime.quantization.CalibrationDataReader over (N, 3, H, W) crops, one sample per call."""
+
+    def __init__(self, input_name: str, crops):
+        self.input_name, self.crops, self.i = input_name, crops, 0
+
+    def get_next(self):
+        if self.i >= len(self.crops):
+            return None
+        self.i += 1
+        return {self.input_name: self.crops[self.i - 1:self.i]}
+
+    def rewind(self):
+        self.i = 0
+
+
+def quantize_onnxruntime(onnx_path: str | os.PathLike, out_path: str | os.PathLike, crops,
+                         float_patterns: Sequence[str] = ()) -> Path:
+    """Static post-training int8 quantization with ONNX Runtime: QDQ format, per-channel int8 weights,
+    uint8 activations calibrated (MinMax) on `crops`; nodes whose name matches a regex in
+    `float_patterns` stay fp32 (nodes_to_exclude)."""
+    import re
+
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    model = onnx.load(str(onnx_path))
+    input_name = model.graph.input[0].name
+    exclude = [n.name for n in model.graph.node if any(re.search(p, n.name) for p in float_patterns)]
+    reader = type('Reader', (_CropsReader, CalibrationDataReader), {})(input_name, crops)
+    out_path = Path(out_path)
+    tmp = _tmp_sibling(out_path)
+    pre = _tmp_sibling(out_path)
+    try:
+        quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
+        quantize_static(str(pre), str(tmp), reader, quant_format=QuantFormat.QDQ, per_channel=True,
+                        weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+                        nodes_to_exclude=exclude or None)
+        os.replace(tmp, out_path)
+    finally:
+        for p in (tmp, pre):
+            if p.exists():
+                p.unlink()
+    return out_path
+
+
+def quantize_openvino(xml_path: str | os.PathLike, crops, float_patterns: Sequence[str] = ()) -> Path:
+    """NNCF post-training int8 quantization of an OpenVINO IR in place (calibrated on `crops`); operations
+    whose name matches a regex in `float_patterns` stay in floating point (nncf.IgnoredScope)."""
+    import logging
+
+    import nncf
+    import openvino as ov
+    nncf.set_log_level(logging.ERROR)   # one INFO line per operation otherwise
+    xml_path = Path(xml_path).absolute()
+    model = ov.Core().read_model(str(xml_path))
+    dataset = nncf.Dataset([crops[i:i + 1] for i in range(len(crops))])
+    ignored = nncf.IgnoredScope(patterns=list(float_patterns), validate=False) if float_patterns else None
+    kwargs = {'ignored_scope': ignored} if ignored else {}
+    quantized = nncf.quantize(model, dataset, subset_size=len(crops), preset=nncf.QuantizationPreset.MIXED,
+                              show_progress=False, **kwargs)
+    with tempfile.TemporaryDirectory(dir=xml_path.parent, prefix='.ov-') as tmp:
+        tmp_xml = Path(tmp) / xml_path.name
+        ov.save_model(quantized, str(tmp_xml), compress_to_fp16=False)
+        os.replace(tmp_xml.with_suffix('.bin'), xml_path.with_suffix('.bin'))
+        os.replace(tmp_xml, xml_path)
+    return xml_path
+
+
+def ncnn_int8_unavailable_reason() -> str | None:
+    """None when ncnn's int8 tools (ncnn2table, ncnn2int8) are on PATH, else why not."""
+    missing = [t for t in ('ncnn2table', 'ncnn2int8') if shutil.which(t) is None]
+    if missing:
+        return (f'the ncnn Python wheel ships no {" / ".join(missing)} (ncnn int8 needs them: build ncnn '
+                'from source with NCNN_BUILD_TOOLS=ON and put them on PATH)')
+    return None

@@ -22,6 +22,10 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     'fp32': (1e-4, 0.05),
     'fp16': (2e-2, 2.0),
     'bf16': (4e-2, 4.0),
+    # post-training int8: ~1e-1 relative logit error is normal; whether the AP survives is judged on data by
+    # the deploy stage (rtmpose.harness.accuracy), this only catches a broken artifact
+    'int8': (0.25, 6.0),
+    'mixed': (0.25, 6.0),
 }
 GATE_SAMPLES = 4
 GATE_SEED = 1234

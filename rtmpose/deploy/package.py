@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from rtmpose.deploy import gate
-from rtmpose.deploy.backends import backend, check_available
+from rtmpose.deploy.backends import QUANTIZED, backend, check_available
+from rtmpose.deploy.calibration import Calibration, calibration_crops, crops_digest
 from rtmpose.deploy.export import DEFAULT_OPSET, POSE_OUTPUTS
 from rtmpose.deploy.runners import Runner
 from rtmpose.errors import Error
@@ -44,6 +45,8 @@ class ExportSpec:
     dynamic_batch: bool = False
     opset: int = DEFAULT_OPSET
     input_side: int | None = None        # square input side of a detector (None: the model's own)
+    # int8 / mixed: where the calibration crops come from (None: seeded inputs of the default count)
+    calibration: Calibration | None = None
 
 
 @dataclass
@@ -52,6 +55,9 @@ class SourceModel:
     input_size: tuple[int, int]          # (w, h)
     weights: str                         # 'sha256:<hex>' or 'random-seed-N'
     output: str                          # 'simcc', 'heatmap' or 'detection' (rtmpose.models MODELS[...].output)
+    calibration_crops: Any = None        # (N, 3, H, W) float32, set by `export` for quantized precisions
+    calibration_digest: str | None = None
+    calibration_of: Any = None           # the Calibration the crops were made from
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -143,7 +149,12 @@ def export_key(spec: ExportSpec, source: SourceModel) -> str:
     w, h = source.input_size
     weights = source.weights.replace('sha256:', 'sha')[:15]
     batch = 'dyn' if spec.dynamic_batch else 'b1'
-    return f'{spec.model}_{spec.backend}_{spec.precision}_{h}x{w}_{batch}_op{spec.opset}_{weights}'
+    key = f'{spec.model}_{spec.backend}_{spec.precision}_{h}x{w}_{batch}_op{spec.opset}_{weights}'
+    if spec.precision in QUANTIZED:
+        # the calibration set by content (its crops' hash covers data, split, count and seed)
+        n = len(source.calibration_crops) if source.calibration_crops is not None else 0
+        key += f'_cal{n}-{(source.calibration_digest or "none")[:10]}'
+    return key
 
 
 def runner_for(record: dict[str, Any], threads: int = 1, source: SourceModel | None = None) -> Runner:
@@ -185,6 +196,11 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
     check_available(entry, spec.precision)
     if source is None:
         source = build_source(spec.model, spec.checkpoint, spec.seed, spec.input_side)
+    cal = spec.calibration or Calibration()
+    if spec.precision in QUANTIZED and (source.calibration_crops is None or source.calibration_of != cal):
+        source.calibration_crops = calibration_crops(cal, source.input_size)
+        source.calibration_digest = crops_digest(source.calibration_crops)
+        source.calibration_of = cal
     key = export_key(spec, source)
     root = Path(root)
     final = root / key
@@ -201,7 +217,8 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
         export_s = time.perf_counter() - t0
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         record = dict(asdict(spec), key=key, dir=str(final), input_size=list(source.input_size), output=source.output,
-                      weights=source.weights, main_file=entry.main_file, runtime=entry.runtime, files=files,
+                      weights=source.weights, main_file=entry.main_file,
+                      calibration_digest=source.calibration_digest, runtime=entry.runtime, files=files,
                       note=('random weights: valid for speed, not for accuracy'
                             if source.weights.startswith('random') else 'trained checkpoint'),
                       versions=library_versions(), export_seconds=round(export_s, 2),

@@ -19,7 +19,8 @@ import numpy as np
 
 from rtmpose.errors import Error
 
-_OV_PRECISION = {'fp32': 'f32', 'fp16': 'f16', 'bf16': 'bf16'}
+# int8 / mixed IRs carry their quantized operations; the rest (the head of `mixed`) runs in f32
+_OV_PRECISION = {'fp32': 'f32', 'fp16': 'f16', 'bf16': 'bf16', 'int8': 'f32', 'mixed': 'f32'}
 
 
 @dataclass
@@ -47,8 +48,8 @@ def _need_file(model_file, backend: str) -> str:
 
 def onnxruntime_runner(path: str, threads: int, precision: str) -> Runner:
     import onnxruntime as ort
-    if precision != 'fp32':
-        raise Error('onnxruntime on CPU runs fp32 only')
+    if precision not in ('fp32', 'int8', 'mixed'):
+        raise Error(f'onnxruntime on CPU runs fp32 and quantized (int8 / mixed) files, not {precision}')
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1

@@ -15,7 +15,7 @@ def test_table_entries_are_complete():
     assert set(PIPELINE_BACKENDS) <= set(BACKENDS)
     with pytest.raises(Error, match='unknown backend'):
         backend('tflite')
-    with pytest.raises(Error, match='onnxruntime exports support fp32, not fp16'):
+    with pytest.raises(Error, match='onnxruntime exports support fp32, int8, mixed, not fp16'):
         check_available(backend('onnxruntime'), 'fp16')
 
 
