@@ -17,7 +17,7 @@ COMMANDS = {
     'info': ('rtmpose.commands.info', 'parameters and GFLOPs of every model'),
     'prepare': ('rtmpose.data.cli', 'convert a data set release (or make the synthetic one)'),
     'train': ('rtmpose.train.cli', 'train a model from params.yaml / an experiment config'),
-    'eval': ('rtmpose.evaluation.cli', 'evaluate a checkpoint on a prepared data set'),
+    'eval': ('rtmpose.commands.evaluate', 'evaluate a checkpoint (or an exported --model-file) on a prepared data set'),
     'export': ('rtmpose.deploy.cli', 'export a model to a deployment backend and check its accuracy'),
     'bench': ('rtmpose.harness.cli', 'time models and backends with the paper protocol'),
     'demo': ('rtmpose.inference.cli', 'run the detector + pose pipeline on images or video'),

@@ -101,6 +101,8 @@ def build_source(name: str, checkpoint: str | None = None, seed: int = 0, input_
         overrides['input_size'] = int(input_side)
     if checkpoint and not os.path.isfile(checkpoint):
         raise Error(f'{checkpoint}: checkpoint not found')
+    if checkpoint and model_entry.family == 'rtmpose':
+        overrides.update(checkpoint_overrides(checkpoint, name))
     module = create(name, checkpoint, **overrides)
     size = input_size(module)
     if checkpoint:
@@ -113,6 +115,20 @@ def build_source(name: str, checkpoint: str | None = None, seed: int = 0, input_
             _classifier_prior(module, seed)
         weights = f'random-seed-{seed}'
     return SourceModel(module.eval(), size, weights, model_entry.output)
+
+
+def checkpoint_overrides(checkpoint: str, name: str) -> dict:
+    """The architecture overrides one of this suite's checkpoints carries (input size, sigma, keypoint count of
+    its data set), so a model trained at another input size is rebuilt as trained; {} for other files."""
+    from rtmpose.checkpoint import read_checkpoint
+    raw = read_checkpoint(checkpoint)
+    own = raw.get('config') if isinstance(raw, dict) else None
+    if not isinstance(own, dict) or own.get('model') not in (None, name):
+        return {}
+    from rtmpose.data.meta import get_meta
+    from rtmpose.evaluation.runner import model_build_overrides
+    k = get_meta(own['dataset']).num_keypoints if own.get('dataset') else 17
+    return model_build_overrides(own.get('model_overrides') or {}, k)
 
 
 def _classifier_prior(module: torch.nn.Module, seed: int, prior_prob: float = 0.01) -> None:

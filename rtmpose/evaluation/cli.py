@@ -13,7 +13,8 @@ from rtmpose.settings import default_of
 
 # flags that set an EvalConfig field of the same name
 _FLAGS = ('checkpoint', 'model', 'dataset', 'data_dir', 'split', 'bbox_file', 'batch_size', 'num_workers', 'device',
-          'out', 'results_file', 'name', 'nms_thr', 'keypoint_score_thr')
+          'out', 'results_file', 'name', 'nms_thr', 'keypoint_score_thr', 'model_file', 'backend', 'precision',
+          'threads')
 
 
 def _default(name: str) -> str:
@@ -43,6 +44,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--name', help='MLflow run name')
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--no-mlflow', action='store_true')
+    p.add_argument('--model-file', help='an exported artifact (ONNX .onnx, OpenVINO .xml, ncnn .param) to evaluate '
+                                        'through its deploy runner instead of the PyTorch model; the checkpoint '
+                                        '(default: the one in the artifact\'s export.json) gives the architecture')
+    p.add_argument('--backend', help='backend of --model-file (default: its export.json, else its suffix)')
+    p.add_argument('--precision', help='precision of --model-file (default: its export.json, else fp32)')
+    p.add_argument('--threads', type=int, help=f'runtime threads for --model-file {_default("threads")}')
 
 
 def resolve(args: argparse.Namespace) -> EvalConfig:
@@ -56,9 +63,17 @@ def resolve(args: argparse.Namespace) -> EvalConfig:
 def run(args: argparse.Namespace) -> int:
     from rtmpose.evaluation.runner import run_evaluation
     result = run_evaluation(resolve(args), progress=not args.no_progress, mlflow=not args.no_mlflow)
+    return report(result)
+
+
+def report(result: dict) -> int:
     info, m = result['info'], result['metrics']
+    via = ''
+    if 'artifact' in info:
+        a = info['artifact']
+        via = f' through {a["backend"]} {a["precision"]} ({a["model_file"]})'
     print(f'rtmpose eval: {info["model"]} on {info["dataset"]} {info["split"]} with {info["boxes"]}, '
-          f'flip test {"on" if info["flip_test"] else "off"}')
+          f'flip test {"on" if info["flip_test"] else "off"}{via}')
     for k, v in m.items():
         print(f'  {k:<20} {v:.4f}')
     return 0

@@ -26,3 +26,9 @@ class EvalConfig:
     out: str | None = None                    # metrics JSON
     results_file: str | None = None           # COCO keypoint results JSON
     name: str | None = None                   # MLflow run name
+    # an exported artifact evaluated in place of the checkpoint's PyTorch model (`rtmpose eval --model-file`);
+    # the checkpoint (or the artifact's export.json) still describes the architecture and codec
+    model_file: str | None = None
+    backend: str | None = None                # default: the artifact's export.json, else its file suffix
+    precision: str | None = None              # default: the artifact's export.json, else fp32
+    threads: int = 1                          # runtime threads of the artifact

@@ -101,8 +101,11 @@ def model_build_overrides(overrides: dict, num_keypoints: int) -> dict:
     return out
 
 
-def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
-    """Build the model, load the checkpoint, predict and score. Returns metrics plus a description."""
+def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True, model_wrapper=None) -> dict:
+    """Build the model, load the checkpoint, predict and score. Returns metrics plus a description.
+
+    `model_wrapper` (model -> module with the same `config`, `codec()` and outputs), when given, replaces
+    the PyTorch model for prediction: an exported artifact run by a deploy runner (rtmpose.deploy.artifact)."""
     from rtmpose.checkpoint import check_state_dict, read_checkpoint, state_dict_of
     from rtmpose.data.dataset import TopDownDataset
     from rtmpose.data.meta import get_meta
@@ -130,6 +133,10 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
     model.load_state_dict(sd, strict=True)
     device = pick_device(cfg.device)
     model.to(device).eval()
+    artifact = None
+    if model_wrapper is not None:
+        model, device = model_wrapper(model.cpu()), torch.device('cpu')
+        artifact = getattr(model, 'description', {}) | {'model_file': os.path.abspath(cfg.model_file or '')}
     ann, root = prepared_split(data_dir, cfg.split)
     ds = TopDownDataset(ann, root, model.codec(), meta, train=False, bbox_file=cfg.bbox_file,
                         bbox_score_thr=cfg.bbox_score_thr)
@@ -141,10 +148,12 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True) -> dict:
             'data_dir': data_dir, 'split': cfg.split, 'boxes': boxes, 'flip_test': cfg.flip_test,
             'metric': metric_mode(dataset), 'nms_thr': cfg.nms_thr, 'keypoint_score_thr': cfg.keypoint_score_thr,
             'device': str(device)}
+    if artifact is not None:
+        info['artifact'] = artifact
     return {'metrics': metrics, 'info': info}
 
 
-def run_evaluation(cfg: EvalConfig, progress: bool = True, mlflow: bool = True) -> dict:
+def run_evaluation(cfg: EvalConfig, progress: bool = True, mlflow: bool = True, model_wrapper=None) -> dict:
     """`evaluate_checkpoint` recorded as an MLflow run (experiment `eval`); writes `cfg.out` as
     {metrics..., info} when set. Returns what `evaluate_checkpoint` returns."""
     from rtmpose.io import check_writable, write_json_atomic
@@ -155,9 +164,9 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True, mlflow: bool = True) 
         check_writable(cfg.results_file, 'results file')
     name = cfg.name or f'{cfg.model or "checkpoint"}-{cfg.dataset or "auto"}'
     with start_run('eval', name, params=asdict(cfg), enabled=mlflow) as mlrun:
-        result = evaluate_checkpoint(cfg, progress=progress)
+        result = evaluate_checkpoint(cfg, progress=progress, model_wrapper=model_wrapper)
         mlrun.log_metrics({k.replace('@', '_at_').replace(' ', '_'): v for k, v in result['metrics'].items()})
-        mlrun.set_tags({k: v for k, v in result['info'].items()})
+        mlrun.set_tags({k: v if not isinstance(v, dict) else json.dumps(v) for k, v in result['info'].items()})
         if cfg.out:
             write_json_atomic(cfg.out, {**result['metrics'], 'info': result['info']})
             mlrun.log_artifact(cfg.out)
