@@ -141,6 +141,17 @@ class Run:
     def active(self) -> bool:
         return self._mlflow is not None
 
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run id (to nest child runs under this one), None when tracking is off."""
+        if self._mlflow is None:
+            return None
+        try:
+            active = self._mlflow.active_run()
+            return active.info.run_id if active else None
+        except Exception:
+            return None
+
     def _call(self, name: str, *args, **kwargs) -> None:
         if self._mlflow is None:
             return
@@ -201,8 +212,12 @@ class Run:
 
 @contextlib.contextmanager
 def start_run(experiment: str, run_name: str | None = None, params: Mapping[str, Any] | None = None,
-              tags: Mapping[str, Any] | None = None, enabled: bool = True) -> Iterator[Run]:
+              tags: Mapping[str, Any] | None = None, enabled: bool = True,
+              parent: str | None = None) -> Iterator[Run]:
     """`with start_run('train', 'rtmpose-t') as run: run.log_metrics(...)`; yields a no-op Run if off.
+
+    parent: a run id (Run.run_id) to nest this run under, in this process or another one (a seed of an
+    ablation variant under the variant's run).
 
     The run ends FINISHED, FAILED if the block raises, or FAILED with a skipped_reason after run.skip().
     """
@@ -219,7 +234,8 @@ def start_run(experiment: str, run_name: str | None = None, params: Mapping[str,
             uri = os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI)
             _mlflow.set_tracking_uri(uri)
             _set_experiment(_mlflow, experiment, uri)
-            active = _mlflow.start_run(run_name=run_name)
+            active = (_mlflow.start_run(run_name=run_name, nested=True, parent_run_id=parent) if parent
+                      else _mlflow.start_run(run_name=run_name))
             mlflow = _mlflow
             root, art = local_artifacts_root(uri), active.info.artifact_uri or ''
             if root is not None and art.startswith('mlflow-artifacts:'):
@@ -242,6 +258,25 @@ def start_run(experiment: str, run_name: str | None = None, params: Mapping[str,
                 mlflow.end_run(status='FAILED' if failed else run.status)
             except Exception as e:
                 _warn_once(str(e).splitlines()[0][:200])
+
+
+def update_run(experiment: str, run_id: str | None, metrics: Mapping[str, float] | None = None,
+               tags: Mapping[str, Any] | None = None) -> None:
+    """Add metrics and tags to a finished run (e.g. aggregates computed once every child run is done); quiet
+    when tracking is off or the run is gone."""
+    if not run_id or os.environ.get('RTMPOSE_NO_MLFLOW') == '1':
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            import mlflow as _mlflow
+        client = _mlflow.MlflowClient(os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI))
+        for k, v in (metrics or {}).items():
+            client.log_metric(run_id, k, float(v))
+        for k, v in (tags or {}).items():
+            client.set_tag(run_id, k, str(v))
+    except Exception as e:
+        _warn_once(f'updating run {run_id} of {experiment} failed ({str(e).splitlines()[0][:160]})')
 
 
 def record_skipped(experiment: str, run_name: str | None, reason: str, params: Mapping[str, Any] | None = None,

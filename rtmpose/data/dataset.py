@@ -18,8 +18,8 @@ import torch
 from rtmpose import topdown
 from rtmpose.codec import SimCCCodec
 from rtmpose.data.meta import DatasetMeta, get_meta
-from rtmpose.data.transforms import (AugmentConfig, PixelAugment, random_bbox_transform, random_flip,
-                                     random_half_body, topdown_affine, yolox_hsv)
+from rtmpose.data.transforms import (AugmentConfig, PixelAugment, pin_opencv_threads, random_bbox_transform,
+                                     random_flip, random_half_body, topdown_affine, yolox_hsv)
 from rtmpose.errors import Error
 from rtmpose.data.checks import count_keypoints
 from rtmpose.io import imread_quiet, read_json
@@ -93,6 +93,7 @@ class TopDownDataset(torch.utils.data.Dataset):
     def __init__(self, ann_file: str | os.PathLike, image_root: str | os.PathLike, codec: SimCCCodec,
                  meta: DatasetMeta | str, train: bool, aug: AugmentConfig | None = None, seed: int = 0,
                  bbox_file: str | None = None, bbox_score_thr: float = 0.0):
+        pin_opencv_threads()   # identical crops run after run (mmengine sets the same)
         self.ann_file, self.image_root = os.fspath(ann_file), Path(image_root)
         self.codec = codec
         self.meta = get_meta(meta) if isinstance(meta, str) else meta
@@ -113,6 +114,10 @@ class TopDownDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.instances)
 
+    def __setstate__(self, state: dict) -> None:   # a DataLoader worker started by spawn
+        pin_opencv_threads()
+        self.__dict__.update(state)
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
@@ -130,7 +135,7 @@ class TopDownDataset(torch.utils.data.Dataset):
         inst = self.instances[index]
         img = self._load(inst)
         kpts, vis = inst['keypoints'].copy(), inst['visible'].copy()
-        center, scale = topdown.bbox_xyxy_to_center_scale(inst['bbox'])
+        center, scale = topdown.bbox_xyxy_to_center_scale(inst['bbox'], self.bbox_padding)
         rot, flipped = 0.0, False
         rng = None
         if self.train:

@@ -18,6 +18,15 @@ import numpy as np
 from rtmpose import topdown
 
 
+def pin_opencv_threads() -> None:
+    """Turn OpenCV's own thread pool off in this process, as mmengine's runner does (`cv2.setNumThreads(0)`
+    in mmengine/utils/dl_utils/setup_env.py): with OpenCV's default threads, warpAffine crops differ in a few
+    pixels from run to run on a 2-core machine, so training and evaluation would not repeat exactly. The
+    data sets call it when built and when unpickled in a DataLoader worker."""
+    import cv2
+    cv2.setNumThreads(0)
+
+
 @dataclass
 class AugmentConfig:
     """Stage-1 values, and the stage-2 overrides used from epoch `stage2_epoch` (0-based) on.

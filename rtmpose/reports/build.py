@@ -119,15 +119,37 @@ def _ablation_cell(m: Measurements, variant: str | None, paper, reason: str = ''
     return compare(v, paper, '', comparable=True if ds == 'coco' else f'{ds} data, short schedule')
 
 
+_SEED_COLS = [('ci', 'measured AP, mean [95% t-interval] over seeds'),
+              ('vs_final', 'paired delta vs final recipe [95% t-interval]; n.s.: interval contains 0')]
+_SEED_NOTE = ('Each variant trains once per seed of `ablations.seeds` (the same seeds for every variant); the '
+              'interval is a Student-t interval over seeds, the delta the mean per-seed difference against the '
+              'final recipe with its own t-interval ({}).')
+
+
+def _seed_cells(variants: dict[str, dict], name: str | None) -> dict[str, Cell]:
+    from rtmpose.reports.ablations import delta_text, interval_text
+    row = (variants.get(name) or {}).get('summary') if name else None
+    ref = (variants.get(name) or {}).get('reference', 'final') if name else 'final'
+    delta = 'reference' if name is not None and name == ref and row else delta_text(row)
+    return {'ci': label(interval_text(row)), 'vs_final': label(delta)}
+
+
+def _summary_file(variants: dict[str, dict]) -> str:
+    return next((v['summary']['_file'] for v in variants.values() if v.get('summary')),
+                'reports/ablations/summary.csv (dvc repro ablation-summary)')
+
+
 def table02(t: PaperTable, m: Measurements, variants: dict[str, dict]) -> Table:
     by_step = {v.get('roadmap'): name for name, v in variants.items() if v.get('roadmap')}
-    out = _new(t, notes=['Measured AP comes from the roadmap ablation grid (params.yaml `ablations`), '
-                         'each variant trained with the short embedded schedule: compare the ordering of '
-                         'steps, not the absolute AP.'])
+    out = _new(t, extra_cols=_SEED_COLS,
+               notes=['Measured AP comes from the roadmap ablation grid (params.yaml `ablations`), '
+                      'each variant trained with the short embedded schedule: compare the ordering of '
+                      'steps, not the absolute AP.', _SEED_NOTE.format(_summary_file(variants))])
     for r in t.rows:
         row = {'step': label(r['step']), 'change': label(r['change']), 'line': label(r['line'])}
         row['ap'] = _ablation_cell(m, by_step.get(r['key']), r['ap'],
                                    'step not reproducible on the embedded data (needs COCO / AIC / released weights)')
+        row.update(_seed_cells(variants, by_step.get(r['key'])))
         out.rows.append(row)
     return out
 
@@ -138,10 +160,13 @@ def table03(t: PaperTable, m: Measurements, variants: dict[str, dict]) -> Table:
         keys = v.get('table03') or []
         for k in [keys] if isinstance(keys, str) else keys:
             by_key[k] = name
-    out = _new(t, notes=['Measured AP from the ablation grid on the embedded data set (short schedule).'])
+    out = _new(t, extra_cols=_SEED_COLS,
+               notes=['Measured AP from the ablation grid on the embedded data set (short schedule).',
+                      _SEED_NOTE.format(_summary_file(variants))])
     for r in t.rows:
         row = {'ablation': label(r['ablation']), 'setting': label(r['setting'])}
         row['ap'] = _ablation_cell(m, by_key.get(r['key']), r['ap'], 'no variant declared')
+        row.update(_seed_cells(variants, by_key.get(r['key'])))
         out.rows.append(row)
     paper_keys = {r['key'] for r in t.rows}
     for key, name in sorted(by_key.items()):  # the suite's extra single-factor ablations (no paper value)
@@ -149,6 +174,7 @@ def table03(t: PaperTable, m: Measurements, variants: dict[str, dict]) -> Table:
             desc = variants[name].get('description') or name
             row = {'ablation': label('suite extra'), 'setting': label(desc),
                    'ap': _ablation_cell(m, name, None, '')}
+            row.update(_seed_cells(variants, name))
             out.rows.append(row)
     return out
 
@@ -347,8 +373,9 @@ def table10(t: PaperTable, m: Measurements) -> Table:
     return out
 
 
-# peers the speed harness times (rtmpose.harness.bench BenchConfig.peers), 17-keypoint versions only
-PEERS = {'TinyPose': 'tinypose-128x96', 'LiteHRNet-30': 'litehrnet-30', 'HRNet-w32+UDP': 'hrnet-w32'}
+# peers the speed harness times (rtmpose.harness.bench BenchConfig.peers), 17-keypoint versions only, at the
+# sizes of the paper's Table 11 rows (TinyPose: 256x192, 0.33 GFLOPs; 128x96 is Table 4's 0.08 GFLOPs row)
+PEERS = {'TinyPose': 'tinypose-256x192', 'LiteHRNet-30': 'litehrnet-30', 'HRNet-w32+UDP': 'hrnet-w32'}
 GPU = 'a CUDA GPU with TensorRT (paper: GTX 1660 Ti, FP16)'
 
 

@@ -5,6 +5,7 @@ import io
 import os
 
 from rtmpose.io import write_bytes_atomic
+from rtmpose.reports.ablations import delta_text, pct
 from rtmpose.reports.measured import Measurements
 from rtmpose.paper import PaperTable
 
@@ -34,7 +35,7 @@ def _save(fig, out_dir: str, name: str) -> list[str]:
 
 def _points(paper: dict[str, PaperTable]) -> list[dict]:
     """Paper points: the spec's published latencies (+ Table 11's HRNet) with their COCO AP."""
-    names = {'tinypose-128x96': 'TinyPose', 'litehrnet-30': 'LiteHRNet-30'}
+    names = {'tinypose-128x96': 'TinyPose', 'tinypose-256x192': 'TinyPose', 'litehrnet-30': 'LiteHRNet-30'}
     pts = []
     for r in paper['spec_latencies'].rows:
         pts.append(dict(model=r['model'], label=names.get(r['model'], r['model'].replace('rtmpose-', 'RTMPose-')), ap=r['ap'],
@@ -124,11 +125,25 @@ def roadmap_chart(paper: dict[str, PaperTable], m: Measurements, variants: dict[
                      transform=ax2.get_yaxis_transform())
     got = [(yi, v) for yi, v in zip(y, vals) if v is not None]
     if got:
-        ax2.barh([g[0] for g in got], [g[1] for g in got], color='#d62728')
-        for yi, v in got:
-            ax2.text(v, yi, f' {v:.1f}', va='center', fontsize=8)
+        # error bars: the 95% t-interval over seeds from summary.csv (none where it was not summarized)
+        errs, notes = [[], []], []
+        for yi, r in zip(y, rows):
+            if yi not in dict(got):
+                continue
+            name = by_step.get(r['key'])
+            s = (variants.get(name) or {}).get('summary') or {}
+            v, lo, hi = dict(got)[yi], pct(s.get('AP_ci_low')), pct(s.get('AP_ci_high'))
+            errs[0].append(max(v - lo, 0.0) if lo is not None else 0.0)
+            errs[1].append(max(hi - v, 0.0) if hi is not None else 0.0)
+            d = 'reference' if s and name == variants[name].get('reference') else delta_text(s)
+            notes.append(f' {v:.1f}' + (f' [{lo:.1f}, {hi:.1f}]' if lo is not None else '') + (f'  {d}' if d else ''))
+        ax2.barh([g[0] for g in got], [g[1] for g in got], color='#d62728', xerr=errs, capsize=3,
+                 error_kw={'elinewidth': 1, 'ecolor': 'black'})
+        for (yi, v), txt, hi in zip(got, notes, errs[1]):
+            ax2.text(v + hi, yi, txt, va='center', fontsize=7)
         ax2.set_xlim(0, max(100.0, max(v for _, v in got) * 1.1))
-    ax2.set_xlabel('AP on the embedded synthetic set (measured here, short schedule)')
+    ax2.set_xlabel('AP on the embedded synthetic set (measured here, short schedule): mean, 95% t-interval '
+                   'over seeds; delta vs final recipe, n.s. when its interval contains 0', fontsize=8)
     ax2.set_title('measured ablation grid (not comparable in absolute value)', fontsize=10)
     fig.suptitle('Roadmap: step-by-step gains (paper) beside the suite\'s ablation runs', fontsize=11)
     fig.tight_layout()

@@ -5,19 +5,26 @@ Each variant is a list of `rtmpose train --set` overrides on the base experiment
 it reproduces (`roadmap`: a table02 row key; `table03`: a table03 row key) and the grids it belongs to.
 `ablations.grid` picks the grid: `default` (small, minutes on a CPU) or `paper` (every variant). One DVC
 stage per variant (`ablation@<name>`) runs `rtmpose ablate <name>`, which calls `run_variant` here: train
-and evaluate in this process, tag the MLflow runs with the roadmap step, and write
-<results_dir>/<name>.json atomically. A variant outside the chosen grid writes a `skipped` record, so the
-table says how to run it. rtmpose.reports only reads those files.
+and evaluate the variant once per seed of `ablations.seeds` (the same seeds for every variant, so that
+differences can be paired), `ablations.jobs` seeds at a time in separate processes of `ablations.threads`
+threads each, and write <results_dir>/<name>.json atomically with the per-seed metrics. In MLflow
+(experiment `ablations.experiment`) each variant is one parent run with one child run per seed for training
+and one for evaluation. A variant outside the chosen grid writes a `skipped` record, so the table says how
+to run it. `summarize` (stage `ablation-summary`, `rtmpose ablate --summary`) turns the results into
+summary.csv: mean and 95% t-interval over seeds, and the paired difference against the final recipe with
+its own t-interval. rtmpose.reports only reads those files.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 
 from rtmpose.errors import Error
 from rtmpose.io import folder_lock, read_json, write_json_atomic
-from rtmpose.settings import build, resolve
+from rtmpose.settings import build, check_ranges, resolve
 
 GRIDS = ('default', 'paper')
 
@@ -40,7 +47,23 @@ class Ablations:
     eval_dataset: str = 'synthetic'
     runs_dir: str = 'experiments/runs'
     results_dir: str = 'experiments/ablations/results'  # one <variant>.json each
+    summary: str = 'reports/ablations/summary.csv'   # means, intervals and paired differences (rtmpose ablate --summary)
+    seeds: list = field(default_factory=lambda: [21, 22, 23])  # every variant trains once per seed
+    reference: str = 'final'                     # the variant the paired differences are taken against
+    confidence: float = 0.95                     # of the t-intervals over seeds
+    jobs: int = 1                                # seeds trained at the same time, one process each
+    threads: int = 1                             # torch intra-op threads per process
+    experiment: str = 'ablations'                # MLflow experiment of the grid (parent run per variant)
     variants: dict = field(default_factory=dict)
+
+    def validate(self, where: str) -> None:
+        check_ranges(self, where, at_least={'jobs': 1, 'threads': 1})
+        if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
+            raise Error(f'{where}: seeds must be a non-empty list of integers')
+        if len(set(self.seeds)) != len(self.seeds):
+            raise Error(f'{where}: seeds must not repeat')
+        if not 0.5 <= self.confidence < 1:
+            raise Error(f'{where}: confidence must lie in [0.5, 1)')
 
 
 def load_ablations(params_path: str = 'params.yaml') -> tuple[Ablations, dict[str, Variant]]:
@@ -60,56 +83,72 @@ def load_ablations(params_path: str = 'params.yaml') -> tuple[Ablations, dict[st
     return cfg, variants
 
 
-def run_name(variant: str) -> str:
-    return f'ablation-{variant}'
+def run_name(variant: str, seed: int | None = None) -> str:
+    return f'ablation-{variant}' if seed is None else f'ablation-{variant}-seed{seed}'
 
 
-def _tag_mlflow(run: str, tags: dict) -> None:
-    """Tag the train and eval MLflow runs named `run` with the roadmap step; quiet if MLflow is off."""
-    if os.environ.get('RTMPOSE_NO_MLFLOW') == '1':
-        return
-    try:
-        import mlflow
-        from mlflow.tracking import MlflowClient
-        mlflow.set_tracking_uri(os.environ.get('MLFLOW_TRACKING_URI', 'sqlite:///mlflow.db'))
-        client = MlflowClient()
-        for exp_name in ('train', 'eval'):
-            exp = client.get_experiment_by_name(exp_name)
-            if exp is None:
-                continue
-            runs = client.search_runs([exp.experiment_id], f"tags.mlflow.runName = '{run}'",
-                                      order_by=['attributes.start_time DESC'], max_results=1)
-            for r in runs:
-                for k, v in tags.items():
-                    client.set_tag(r.info.run_id, k, str(v))
-    except Exception as e:  # tracking must never fail a run
-        print(f'rtmpose: MLflow tagging skipped ({str(e).splitlines()[0][:160]})', file=sys.stderr)
+def variant_params(sets: list[str]) -> dict[str, str]:
+    """A variant's distinguishing settings as MLflow params (`variant.<key>`)."""
+    return {'variant.' + key: value for key, value in (s.split('=', 1) for s in sets)}
 
 
-def _train_and_evaluate(cfg: Ablations, run: str, sets: list[str]) -> tuple[str, dict]:
-    """Train `run` from the base experiment with `sets`, from scratch, then evaluate its final.pth on
-    `cfg.eval_dataset`: what `rtmpose train --config BASE --set name=RUN --set runs_dir=DIR --set ...
-    --fresh` and `rtmpose eval --checkpoint DIR/RUN/final.pth --dataset D --out DIR/RUN/eval.json
-    --name RUN` do. Returns the run folder and the written eval.json."""
+def _seed_job(job: dict) -> dict:
+    """Train and evaluate one seed of one variant: what `rtmpose train --config BASE --set name=RUN --set
+    runs_dir=DIR --set ... --set seed=S --fresh` and `rtmpose eval --checkpoint DIR/RUN/final.pth --dataset D
+    --out DIR/RUN/eval.json` do, as two MLflow child runs of the variant's run. Runs in a worker process
+    (or in-process when jobs is 1); returns the per-seed record."""
+    import torch
+
+    from rtmpose.data.transforms import pin_opencv_threads
     from rtmpose.evaluation.config import EvalConfig
-    from rtmpose.evaluation.runner import run_evaluation
+    from rtmpose.evaluation.runner import evaluate_checkpoint
+    from rtmpose.mlflow_log import start_run
     from rtmpose.train.config import load_config
-    from rtmpose.train.trainer import run_training
-    train_cfg = load_config(experiment=cfg.base, sets=[f'name={run}', f'runs_dir={cfg.runs_dir}', *sets])
-    run_dir = os.path.join(cfg.runs_dir, run)
+    from rtmpose.train.trainer import train
+    torch.set_num_threads(job['threads'])
+    pin_opencv_threads()
+    run, seed = job['run'], job['seed']
+    train_cfg = load_config(experiment=job['base'], sets=[f'name={run}', f'runs_dir={job["runs_dir"]}',
+                                                          *job['sets'], f'seed={seed}'])
+    run_dir = train_cfg.out_dir
     eval_out = os.path.join(run_dir, 'eval.json')
+    tags = {**job['tags'], 'seed': seed}
+    t0 = time.time()
     # the run folder stays locked from training through its eval.json (the trainer's lock nests in it)
     with folder_lock(run_dir, 'ablation run folder'):
-        print(f'rtmpose ablate: training {run} ({cfg.base} + {len(sets)} settings)', flush=True)
-        run_training(train_cfg, source=cfg.base, resume=False, progress=False)
-        print(f'rtmpose ablate: evaluating {run} on {cfg.eval_dataset}', flush=True)
-        run_evaluation(EvalConfig(checkpoint=os.path.join(run_dir, 'final.pth'), dataset=cfg.eval_dataset,
-                                  out=eval_out, name=run), progress=False)
-    return run_dir, read_json(eval_out, 'evaluation results')
+        print(f'rtmpose ablate: training {run} (seed {seed}, {job["threads"]} thread(s))', flush=True)
+        with start_run(job['experiment'], run, params=job['params'], tags={**tags, 'stage': 'train'},
+                       parent=job['parent']) as mlrun:
+            train(train_cfg, resume=False, progress=False, run=mlrun)
+        ecfg = EvalConfig(checkpoint=os.path.join(run_dir, 'final.pth'), dataset=job['eval_dataset'],
+                          out=eval_out, name=f'{run}-eval', num_workers=0)
+        with start_run(job['experiment'], f'{run}-eval', params={**job['params'], 'eval.dataset': ecfg.dataset,
+                                                                  'eval.checkpoint': ecfg.checkpoint},
+                       tags={**tags, 'stage': 'eval'}, parent=job['parent']) as mlrun:
+            result = evaluate_checkpoint(ecfg, progress=False)
+            mlrun.log_metrics({k.replace('@', '_at_').replace(' ', '_'): v for k, v in result['metrics'].items()})
+            write_json_atomic(eval_out, {**result['metrics'], 'info': result['info']})
+    repro = read_json(os.path.join(run_dir, 'config.json'), 'run settings').get('reproducibility', {})
+    train_metrics = read_json(os.path.join(run_dir, 'metrics.json'), 'training metrics')
+    return dict(seed=seed, run=run, run_dir=run_dir, metrics=result['metrics'], info=result['info'],
+                train_time_s=train_metrics.get('train_time_s'), wall_s=round(time.time() - t0, 1),
+                reproducibility=repro)
+
+
+def _run_jobs(jobs: list[dict], processes: int) -> list[dict]:
+    """The seeds of a variant, `processes` at a time (separate spawned processes: one torch thread pool each)."""
+    if processes <= 1 or len(jobs) <= 1:
+        return [_seed_job(j) for j in jobs]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=mp.get_context('spawn')) as pool:
+        return list(pool.map(_seed_job, jobs))
 
 
 def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
-    """Run ablation variant `name` of `params_path` (or record why not) and write its results JSON."""
+    """Run ablation variant `name` of `params_path` for every seed (or record why not) and write its
+    results JSON."""
+    from rtmpose.mlflow_log import start_run
     from rtmpose.system import cpu_name
     cfg, variants = load_ablations(params_path)
     if name not in variants:
@@ -117,20 +156,116 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
     v = variants[name]
     out = os.path.join(cfg.results_dir, f'{name}.json')
     record = dict(variant=name, roadmap=v.roadmap, table03=v.table03, grid=cfg.grid, grids=v.grids,
-                  description=v.description, sets=list(cfg.train_sets) + list(v.sets))
+                  description=v.description, sets=list(cfg.train_sets) + list(v.sets), seeds=list(cfg.seeds))
     if v.unsupported:
         record.update(status='unsupported', reason=v.unsupported)
     elif cfg.grid not in v.grids:
         record.update(status='skipped', reason=f'not in the {cfg.grid!r} grid; set ablations.grid: paper')
         record['grid'] = 'paper'
     else:
-        run = run_name(name)
-        run_dir, ev = _train_and_evaluate(cfg, run, record['sets'])
-        info = ev.pop('info', {})
-        record.update(status='done', run=run, run_dir=run_dir, metrics=ev, model=info.get('model', ''),
-                      dataset=info.get('dataset', cfg.eval_dataset), box_source=info.get('boxes', ''),
-                      machine=cpu_name())
-        _tag_mlflow(run, {'roadmap_step': v.roadmap or '', 'table03': v.table03 or '', 'ablation': name,
-                          'ablation_grid': cfg.grid})
+        t0 = time.time()
+        table03 = v.table03 if isinstance(v.table03, str) or v.table03 is None else ','.join(v.table03)
+        tags = {'ablation': name, 'roadmap_step': v.roadmap or '', 'table03': table03 or '',
+                'ablation_grid': cfg.grid}
+        params = {**variant_params(v.sets), 'variant': name, 'seeds': list(cfg.seeds),
+                  'schedule': ' '.join(cfg.train_sets)}
+        with start_run(cfg.experiment, run_name(name), params=params,
+                       tags={**tags, 'mlflow.note.content': v.description or name, 'description': v.description,
+                             'stage': 'variant'}) as parent:
+            jobs = [dict(run=run_name(name, s), seed=s, base=cfg.base, runs_dir=cfg.runs_dir, sets=record['sets'],
+                         eval_dataset=cfg.eval_dataset, threads=cfg.threads, experiment=cfg.experiment,
+                         parent=parent.run_id, params=params, tags=tags) for s in cfg.seeds]
+            per_seed = _run_jobs(jobs, cfg.jobs)
+            ap = [p['metrics'].get('AP', float('nan')) for p in per_seed]
+            stats = t_interval(ap, cfg.confidence)
+            parent.log_metrics({'AP_mean': stats['mean'], **({'AP_ci_low': stats['low'], 'AP_ci_high': stats['high']}
+                                                             if stats['n'] > 1 else {})})
+            wall = round(time.time() - t0, 1)
+            parent.log_metrics({'wall_time_s': wall})
+        first = per_seed[0]
+        keys = [k for k in first['metrics'] if all(isinstance(p['metrics'].get(k), (int, float)) for p in per_seed)]
+        record.update(status='done', run=run_name(name), runs=[p['run'] for p in per_seed], run_dir=first['run_dir'],
+                      per_seed=per_seed, parent_run_id=parent.run_id or '',
+                      metrics={k: sum(p['metrics'][k] for p in per_seed) / len(per_seed) for k in keys},
+                      AP=stats, interval=f't-interval over seeds, {cfg.confidence:.0%}',
+                      model=first['info'].get('model', ''), dataset=first['info'].get('dataset', cfg.eval_dataset),
+                      box_source=first['info'].get('boxes', ''), machine=cpu_name(), jobs=cfg.jobs,
+                      threads=cfg.threads, wall_time_s=wall)
     write_json_atomic(out, record)
     return record
+
+
+# -- statistics over seeds -----------------------------------------------------------------------------------
+
+def t_interval(values: list[float], confidence: float = 0.95) -> dict:
+    """Mean and Student-t interval of the mean over seeds: mean +/- t_{(1+c)/2, n-1} * sd / sqrt(n).
+    With one value the interval is undefined (NaN)."""
+    from scipy import stats
+    xs = [float(x) for x in values]
+    n = len(xs)
+    mean = sum(xs) / n if n else float('nan')
+    if n < 2:
+        return dict(n=n, mean=mean, sd=float('nan'), half_width=float('nan'), low=float('nan'), high=float('nan'))
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    return dict(n=n, mean=mean, sd=sd, half_width=half, low=mean - half, high=mean + half)
+
+
+SUMMARY_FIELDS = ('variant', 'roadmap', 'table03', 'n_seeds', 'seeds', 'AP_mean', 'AP_sd', 'AP_ci_low',
+                  'AP_ci_high', 'AP_ci_half_width', 'reference', 'n_paired', 'delta_AP', 'delta_ci_low',
+                  'delta_ci_high', 'delta_ci_half_width', 'significant', 'interval', 'wall_time_s')
+
+
+def summarize(params_path: str = 'params.yaml') -> list[dict]:
+    """summary.csv from the variants' results: per variant the AP mean and its t-interval over seeds, and the
+    paired difference against `ablations.reference` over the seeds both ran (t-interval of the per-seed
+    differences). `significant` is yes when that interval excludes 0, `n.s.` when it contains 0, and empty
+    without a difference (the reference itself, fewer than two paired seeds). The aggregates are also added
+    to each variant's MLflow parent run."""
+    from rtmpose.io import write_csv_atomic
+    from rtmpose.mlflow_log import update_run
+    cfg, variants = load_ablations(params_path)
+    done = {}
+    for name in variants:
+        path = os.path.join(cfg.results_dir, f'{name}.json')
+        if os.path.isfile(path):
+            r = read_json(path, 'ablation results')
+            if isinstance(r, dict) and r.get('status') == 'done' and r.get('per_seed'):
+                done[name] = r
+    ap = {n: {p['seed']: float(p['metrics']['AP']) for p in r['per_seed'] if 'AP' in p['metrics']}
+          for n, r in done.items()}
+    ref = ap.get(cfg.reference, {})
+    label = f't-interval over seeds, {cfg.confidence:.0%}; delta paired by seed against {cfg.reference}'
+    rows = []
+    for name, r in done.items():
+        seeds = sorted(ap[name])
+        st = t_interval([ap[name][s] for s in seeds], cfg.confidence)
+        row = dict(variant=name, roadmap=r.get('roadmap') or '', table03=_join(r.get('table03')), n_seeds=st['n'],
+                   seeds=' '.join(map(str, seeds)), AP_mean=st['mean'], AP_sd=st['sd'], AP_ci_low=st['low'],
+                   AP_ci_high=st['high'], AP_ci_half_width=st['half_width'], reference=cfg.reference,
+                   n_paired=0, delta_AP='', delta_ci_low='', delta_ci_high='', delta_ci_half_width='',
+                   significant='', interval=label, wall_time_s=r.get('wall_time_s', ''))
+        paired = sorted(set(seeds) & set(ref))
+        if name != cfg.reference and paired:
+            d = t_interval([ap[name][s] - ref[s] for s in paired], cfg.confidence)
+            row.update(n_paired=d['n'], delta_AP=d['mean'], delta_ci_low=d['low'], delta_ci_high=d['high'],
+                       delta_ci_half_width=d['half_width'])
+            if d['n'] > 1:
+                row['significant'] = 'yes' if d['low'] > 0 or d['high'] < 0 else 'n.s.'
+        rows.append(row)
+        metrics = {k: row[k] for k in ('AP_mean', 'AP_ci_low', 'AP_ci_high', 'delta_AP', 'delta_ci_low',
+                                       'delta_ci_high') if isinstance(row[k], float) and not math.isnan(row[k])}
+        update_run(cfg.experiment, r.get('parent_run_id'), metrics,
+                   {'significant': row['significant']} if row['significant'] else None)
+    write_csv_atomic(cfg.summary, [{k: _cell(row[k]) for k in SUMMARY_FIELDS} for row in rows], SUMMARY_FIELDS)
+    return rows
+
+
+def _join(v) -> str:
+    return '' if v is None else v if isinstance(v, str) else ' '.join(v)
+
+
+def _cell(v):
+    if isinstance(v, float):
+        return '' if math.isnan(v) else f'{v:.6f}'
+    return v

@@ -65,6 +65,22 @@ def set_rng_state(st: dict) -> None:
         torch.cuda.set_rng_state_all(st['cuda'])
 
 
+def reproducibility(cfg: TrainConfig, device: torch.device) -> dict:
+    """What makes a rerun repeat this run bit for bit: same commit and these (seed, library versions,
+    threads, CPU, deterministic flag). Recorded in config.json and as MLflow params."""
+    import platform
+
+    import cv2
+
+    from rtmpose.system import cpu_name
+    return {'seed': cfg.seed, 'deterministic': cfg.deterministic, 'torch': torch.__version__,
+            'numpy': np.__version__, 'opencv': cv2.__version__, 'python': platform.python_version(),
+            'torch_threads': torch.get_num_threads(), 'torch_interop_threads': torch.get_num_interop_threads(),
+            'opencv_threads': cv2.getNumThreads(), 'omp_num_threads': os.environ.get('OMP_NUM_THREADS', ''),
+            'cpu': cpu_name(), 'device': str(device),
+            'cuda': torch.version.cuda if device.type == 'cuda' else ''}
+
+
 def build(cfg: TrainConfig, meta, device: torch.device):
     """The RTMPose model of `cfg` in training mode on `device`, from `init_checkpoint` / `init_backbone`."""
     from rtmpose.evaluation.runner import model_build_overrides
@@ -179,6 +195,7 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     derived = {'world_size': d.world_size, 'total_batch': total_batch, 'scaled_lr': lr0, 'iters_per_epoch': ipe,
                'eta_min': cfg.base_lr * cfg.cosine_min_factor, 'device': str(device), 'amp': amp,
                'num_train_instances': len(train_set), 'num_keypoints': meta.num_keypoints}
+    repro = reproducibility(cfg, device)
 
     epoch, skip, it, rows, best = 0, 0, 0, [], None
     partial = [0.0, 0.0]  # this rank's loss sum and count in the running epoch, for mid-epoch resume
@@ -226,10 +243,12 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
 
     if d.main:
         write_json_atomic(os.path.join(out, 'config.json'),
-                          {'config': resolved, 'derived': derived, 'sources': SOURCES})
+                          {'config': resolved, 'derived': derived, 'reproducibility': repro, 'sources': SOURCES})
         if run is not None:
-            run.log_params({**resolved, **{f'derived.{k}': v for k, v in derived.items()}})
-            run.log_dict({'config': resolved, 'derived': derived, 'sources': SOURCES}, 'config.json')
+            run.log_params({**resolved, **{f'derived.{k}': v for k, v in derived.items()},
+                            **{f'reproducibility.{k}': v for k, v in repro.items()}})
+            run.log_dict({'config': resolved, 'derived': derived, 'reproducibility': repro, 'sources': SOURCES},
+                         'config.json')
     log(d, f'{cfg.model} on {cfg.dataset}: {len(train_set)} instances, {ipe} iterations/epoch x {cfg.epochs} '
            f'epochs, batch {cfg.batch_size} x {d.world_size} process(es), lr {lr0:.3g}, device {device}'
            + (', AMP' if amp else '') + (', EMA' if ema else ''))
@@ -324,7 +343,11 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
         write_json_atomic(os.path.join(out, 'metrics.json'), final)
         plot_curve(rows, os.path.join(out, 'curve.png'), f'{cfg.name}: {cfg.model} on {cfg.dataset}')
         if run is not None:
-            run.log_metrics({f'final/{k}': v for k, v in final.items() if isinstance(v, (int, float))})
+            # each metric once, under one name: AP/AR/loss are already logged per epoch (the last step is the
+            # final value); only what the epochs did not log is added here
+            logged = {k for r in rows for k in r}
+            run.log_metrics({k: v for k, v in final.items()
+                             if isinstance(v, (int, float)) and k not in logged and k != 'final_loss'})
             run.set_tags({'checkpoint': os.path.abspath(final_path), 'run_dir': os.path.abspath(out)})
             for name in ('config.json', 'log.csv', 'metrics.json', 'curve.png'):
                 run.log_artifact(os.path.join(out, name))

@@ -1,0 +1,143 @@
+"""Seeds, intervals and paired differences of the ablation grid, and reruns that repeat bit for bit."""
+import csv
+import json
+import os
+import shutil
+
+import pytest
+import torch
+import yaml
+
+from rtmpose.errors import Error
+from rtmpose.train.ablation import load_ablations, run_variant, summarize, t_interval
+from tests.train.conftest import run_cli, tiny_config
+
+
+def test_t_interval_is_the_student_t_interval_of_the_mean():
+    st = t_interval([0.1, 0.2, 0.3], 0.95)
+    # t_{0.975, 2} = 4.3027 (any t table); sd = 0.1
+    assert st['n'] == 3 and st['mean'] == pytest.approx(0.2) and st['sd'] == pytest.approx(0.1)
+    assert st['half_width'] == pytest.approx(4.3027 * 0.1 / 3 ** 0.5, rel=1e-4)
+    assert (st['low'], st['high']) == pytest.approx((0.2 - st['half_width'], 0.2 + st['half_width']))
+    one = t_interval([0.4])
+    assert one['mean'] == 0.4 and one['low'] != one['low']   # NaN: no interval from one seed
+
+
+def _results(tmp_path, aps: dict[str, dict[int, float]], seeds=(21, 22, 23), reference='final'):
+    res = tmp_path / 'results'
+    res.mkdir()
+    variants = {}
+    for name, per_seed in aps.items():
+        variants[name] = {'grids': ['default'], 'table03': name}
+        (res / f'{name}.json').write_text(json.dumps({
+            'variant': name, 'status': 'done', 'table03': name, 'roadmap': None, 'wall_time_s': 1.0,
+            'per_seed': [{'seed': s, 'metrics': {'AP': ap}} for s, ap in per_seed.items()]}))
+    params = tmp_path / 'params.yaml'
+    params.write_text(yaml.safe_dump({'ablations': {
+        'results_dir': str(res), 'summary': str(tmp_path / 'summary.csv'), 'seeds': list(seeds),
+        'reference': reference, 'variants': variants}}))
+    return str(params)
+
+
+def test_summary_pairs_differences_by_seed_and_marks_what_is_not_significant(tmp_path):
+    params = _results(tmp_path, {
+        'final': {21: 0.50, 22: 0.52, 23: 0.54},
+        'kernel1': {21: 0.40, 22: 0.43, 23: 0.45},      # deltas -0.10 -0.09 -0.09: clearly below 0
+        'beta1': {21: 0.51, 22: 0.51, 23: 0.55},        # deltas +0.01 -0.01 +0.01: interval holds 0
+        'no_gau': {21: 0.30, 24: 0.90},                 # only seed 21 pairs with the reference
+    })
+    os.environ['RTMPOSE_NO_MLFLOW'] = '1'
+    summarize(params)
+    rows = {r['variant']: r for r in csv.DictReader(open(tmp_path / 'summary.csv'))}
+    for col in ('variant', 'n_seeds', 'AP_mean', 'AP_ci_low', 'AP_ci_high', 'delta_AP', 'delta_ci_low',
+                'delta_ci_high', 'significant', 'interval'):
+        assert col in rows['final'], col
+    assert 't-interval' in rows['final']['interval'] and '95%' in rows['final']['interval']
+    f = t_interval([0.50, 0.52, 0.54])
+    assert float(rows['final']['AP_mean']) == pytest.approx(0.52)
+    assert float(rows['final']['AP_ci_low']) == pytest.approx(f['low'], abs=1e-6)
+    assert rows['final']['delta_AP'] == '' and rows['final']['significant'] == ''
+    k = rows['kernel1']
+    d = t_interval([-0.10, -0.09, -0.09])
+    assert float(k['delta_AP']) == pytest.approx(d['mean'], abs=1e-6)
+    assert float(k['delta_ci_high']) == pytest.approx(d['high'], abs=1e-6) and float(k['delta_ci_high']) < 0
+    assert k['significant'] == 'yes' and k['n_paired'] == '3'
+    assert rows['beta1']['significant'] == 'n.s.'
+    assert float(rows['beta1']['delta_ci_low']) < 0 < float(rows['beta1']['delta_ci_high'])
+    # unpaired seeds are not mixed in: one pair gives a difference without an interval
+    g = rows['no_gau']
+    assert g['n_paired'] == '1' and float(g['delta_AP']) == pytest.approx(-0.20) and g['significant'] == ''
+    assert g['n_seeds'] == '2'
+
+
+def test_seeds_must_be_distinct_integers(tmp_path):
+    p = tmp_path / 'params.yaml'
+    p.write_text(yaml.safe_dump({'ablations': {'seeds': [1, 1]}}))
+    with pytest.raises(Error, match='seeds must not repeat'):
+        load_ablations(str(p))
+    p.write_text(yaml.safe_dump({'ablations': {'seeds': []}}))
+    with pytest.raises(Error, match='seeds must be a non-empty list'):
+        load_ablations(str(p))
+
+
+def _tiny_grid(tmp_path, tiny_data, seeds, jobs=1, experiment='ablations'):
+    base = tiny_config(tmp_path, tiny_data, name='base', epochs=1, stage2_epochs=0, val_interval=1)
+    params = tmp_path / 'params.yaml'
+    params.write_text(yaml.safe_dump({'ablations': {
+        'grid': 'default', 'base': base, 'eval_dataset': 'synthetic', 'runs_dir': str(tmp_path / 'runs'),
+        'results_dir': str(tmp_path / 'results'), 'summary': str(tmp_path / 'summary.csv'),
+        'seeds': seeds, 'jobs': jobs, 'threads': 1, 'experiment': experiment, 'train_sets': ['train_limit=8'],
+        'variants': {
+            'final': {'description': 'final recipe', 'roadmap': 'kernel7', 'table03': ['kernel7', 'beta10'],
+                      'grids': ['default']},
+            'kernel1': {'description': '1x1 final convolution', 'roadmap': 'separate_sigma', 'table03': 'kernel1',
+                        'sets': ['model_overrides.final_layer_kernel_size=1'], 'grids': ['default']}}}}))
+    return str(params)
+
+
+def test_each_variant_trains_every_seed_and_records_them(tmp_path, tiny_data, monkeypatch):
+    monkeypatch.setenv('RTMPOSE_NO_MLFLOW', '1')
+    params = _tiny_grid(tmp_path, tiny_data, seeds=[3, 4])
+    r = run_variant('final', params)
+    assert r['status'] == 'done' and [p['seed'] for p in r['per_seed']] == [3, 4]
+    assert r['runs'] == ['ablation-final-seed3', 'ablation-final-seed4']
+    for p in r['per_seed']:
+        cfg = json.loads(open(os.path.join(p['run_dir'], 'config.json')).read())
+        assert cfg['config']['seed'] == p['seed'] and 'AP' in p['metrics']
+        rep = p['reproducibility']
+        assert rep['seed'] == p['seed'] and rep['torch'] == torch.__version__ and rep['torch_threads'] == 1
+        assert rep['opencv_threads'] == 1 and rep['cpu'] and 'deterministic' in rep   # cv2.setNumThreads(0)
+    # the two seeds are two different runs, and the record's mean is their mean
+    a, b = (torch.load(os.path.join(p['run_dir'], 'final.pth'), weights_only=True)['state_dict']
+            for p in r['per_seed'])
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    aps = [p['metrics']['AP'] for p in r['per_seed']]
+    assert r['metrics']['AP'] == pytest.approx(sum(aps) / 2) and r['AP']['n'] == 2
+    saved = json.loads(open(tmp_path / 'results' / 'final.json').read())
+    assert [p['seed'] for p in saved['per_seed']] == [3, 4]
+
+
+def _train_once(tmp_path, path, copy_to):
+    r = run_cli(['train', '-c', path, '--no-progress', '--fresh'])
+    assert r.returncode == 0, r.stderr
+    shutil.copytree(tmp_path / 'runs' / 'again', copy_to)
+
+
+def test_same_command_twice_gives_byte_identical_checkpoints_and_metrics(tmp_path, tiny_data):
+    """Same commit, machine and threads (OMP_NUM_THREADS=1): a rerun repeats every weight and metric."""
+    path = tiny_config(tmp_path, tiny_data, name='again', epochs=2, stage2_epochs=1, val_interval=1)
+    _train_once(tmp_path, path, tmp_path / 'first')
+    _train_once(tmp_path, path, tmp_path / 'second')
+    one, two = tmp_path / 'first', tmp_path / 'second'
+    assert (one / 'final.pth').read_bytes() == (two / 'final.pth').read_bytes()
+    a = torch.load(one / 'last.pth', weights_only=False)
+    b = torch.load(two / 'last.pth', weights_only=False)
+    for part in ('model', 'state_dict'):
+        assert a[part].keys() == b[part].keys()
+        assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
+    # metrics exactly; only the wall-clock times may differ
+    ma, mb = (json.loads((d / 'metrics.json').read_text()) for d in (one, two))
+    ma.pop('train_time_s'), mb.pop('train_time_s')
+    assert ma == mb and 'AP' in ma
+    ca, cb = (json.loads((d / 'config.json').read_text()) for d in (one, two))
+    assert ca == cb and ca['reproducibility']['omp_num_threads'] == '1'
