@@ -22,16 +22,22 @@ import numpy as np
 
 from rtmpose.deploy.plan import ExportPlan
 from rtmpose.errors import Error
-from rtmpose.harness.timing import summarize, time_callables
+from rtmpose.harness.timing import summarize_timing, time_interleaved
 
 SPANS = ('model', 'e2e')
 REFERENCE_MODEL = 'rtmpose-t'
 # the published ONNX Runtime latency (i7-11700, 1 thread, RTMPose paper Tables 4/5) of a model
 PAPER_LATENCIES = 'spec_latencies'
 PAPER_ORT_COLUMN = 'ort_i7_11700_ms'
-FIELDS = ['model', 'backend', 'precision', 'threads', 'span', 'status', 'mean_ms', 'median_ms', 'p90_ms', 'min_ms',
-          'max_ms', 'std_ms', 'fps', 'runs', 'gflops', 'params_m', 'achieved_gflops_per_s', 'fraction_of_peak',
+FIELDS = ['model', 'backend', 'precision', 'threads', 'span', 'status', 'mean_ms', 'median_ms', 'median_ci_lo_ms',
+          'median_ci_hi_ms', 'p90_ms', 'p90_reliable', 'p99_ms', 'p99_reliable', 'min_ms', 'max_ms', 'std_ms',
+          'iqr_rel', 'iqr_warn', 'drift', 'drift_warn', 'cold_ms', 'cores_used', 'cores_warn', 'fps', 'runs',
+          'repeats', 'repeat_median_ms', 'repeat_min_ms', 'repeat_max_ms', 'repeat_spread_rel',
+          'gflops', 'published_gflops', 'params_m', 'achieved_gflops_per_s', 'peak_gmacs', 'fraction_of_peak',
           'paper_ort_ms', 'ratio_to_paper', 'gate_rel_diff', 'gate_kpt_px', 'input', 'weights', 'export_key']
+STAT_KEYS = ('mean_ms', 'median_ms', 'median_ci_lo_ms', 'median_ci_hi_ms', 'p90_ms', 'p99_ms', 'min_ms', 'max_ms',
+             'std_ms', 'iqr_rel', 'drift', 'cold_ms', 'cores_used', 'fps', 'gflops', 'published_gflops',
+             'achieved_gflops_per_s', 'peak_gmacs', 'fraction_of_peak', 'repeat_spread_rel')
 RATIO_FIELDS = ['kind', 'model', 'backend', 'precision', 'threads', 'span', 'reference', 'ratio_mean',
                 'ratio_median']
 
@@ -46,18 +52,38 @@ class BenchConfig(ExportPlan):
     warmup: int = 50
     runs: int = 200
     block: int = 10
+    repeats: int = 1                  # whole runs in separate processes (1 = this process only)
+    iqr_warn: float = 0.10            # flag IQR/median above this (torch.utils.benchmark's 10%)
+    drift_warn: float = 0.05          # flag |median(2nd half)/median(1st half) - 1| above this
+    tail_min_count: int = 10          # a tail percentile q is reliable when runs * (1 - q) >= this
+    bootstrap: int = 2000             # bootstrap resamples of the median's 95% interval (seeded)
+    # sweeps (rtmpose bench --sweep people|batch|threads); empty thread lists: 1 and all cores / 1..all cores
+    sweep_warmup: int = 10
+    sweep_runs: int = 50
+    sweep_people: list[int] = field(default_factory=lambda: list(range(1, 13)))
+    sweep_people_models: list[str] = field(default_factory=lambda: ['rtmpose-t'])
+    sweep_people_threads: list[int] = field(default_factory=list)
+    sweep_people_backend: str = 'onnxruntime'
+    realtime_fps: float = 30.0        # "real time" in the people sweep's statements
+    sweep_batches: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    sweep_batch_backends: list[str] = field(default_factory=lambda: ['onnxruntime'])
+    sweep_threads: list[int] = field(default_factory=list)
     external: list[str] = field(default_factory=lambda: ['blazepose-lite', 'blazepose-full', 'blazepose-heavy'])
     out: str = 'reports/bench'
     mlflow: bool = True
 
     def __post_init__(self):
-        if self.warmup < 0 or self.runs < 1 or self.block < 1:
-            raise Error('bench: warmup >= 0, runs >= 1 and block >= 1 are required')
+        if self.warmup < 0 or self.runs < 1 or self.block < 1 or self.repeats < 1:
+            raise Error('bench: warmup >= 0, runs >= 1, block >= 1 and repeats >= 1 are required')
         bad = sorted((set(self.spans) | set(self.peer_spans)) - set(SPANS))
         if bad:
             raise Error(f'bench: unknown span {bad[0]!r} (known: {", ".join(SPANS)})')
-        if any(not isinstance(t, int) or t < 1 for t in self.threads):
-            raise Error(f'bench: threads must be positive integers, got {self.threads}')
+        for name in ('threads', 'sweep_people', 'sweep_people_threads', 'sweep_batches', 'sweep_threads'):
+            values = getattr(self, name)
+            if any(not isinstance(t, int) or t < 1 for t in values):
+                raise Error(f'bench: {name} must be positive integers, got {values}')
+        if self.sweep_runs < 1 or self.sweep_warmup < 0:
+            raise Error('bench: sweep_runs >= 1 and sweep_warmup >= 0 are required')
 
     def validate(self, where: str) -> None:
         super().validate(where)
@@ -65,6 +91,14 @@ class BenchConfig(ExportPlan):
         bad = [n for n in self.external if n not in COMPLEXITY]
         if bad:
             raise Error(f'{where}: unknown external peer {bad[0]!r}; choose from: {", ".join(COMPLEXITY)}')
+        from rtmpose.deploy.backends import BACKEND_NAMES
+        from rtmpose.models import MODELS
+        bad = [m for m in self.sweep_people_models if m not in MODELS]
+        if bad:
+            raise Error(f'{where}: unknown sweep_people_models entry {bad[0]!r}')
+        bad = [b for b in [self.sweep_people_backend, *self.sweep_batch_backends] if b not in BACKEND_NAMES]
+        if bad:
+            raise Error(f'{where}: unknown sweep backend {bad[0]!r}; choose from: {", ".join(BACKEND_NAMES)}')
 
 
 @dataclass
@@ -142,16 +176,26 @@ def _complexity(model: str) -> tuple[float, float]:
     return c.gflops, c.params_m
 
 
-def run_bench(cfg: BenchConfig) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    from rtmpose.harness.peak import achieved, peak_gflops
+def published_gflops(model: str) -> float | str:
+    """A peer's GFLOPs as its source publishes them (PeerSpec.published_gflops), '' for other models."""
+    from rtmpose.models.baselines.peers import PEERS
+    spec = PEERS.get(model)
+    return '' if spec is None or spec.published_gflops is None else spec.published_gflops
+
+
+PEAK_PROBE = '__peak_probe__'
+
+
+def run_bench(cfg: BenchConfig, progress: bool = True) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from rtmpose.harness.peak import _fma_library, achieved, cpu_flags, peak, peak_for_threads
     conds = _conditions(cfg)
     for c in conds:
         _prepare(c, cfg)
-    floor = peak_gflops(threads=1)
-    print(f'single-core peak: {floor["peak_gflops"]:.1f} GFLOP/s (MAC convention, {floor["matmul_n"]}^3 matmul, '
-          f'best of {floor["repeats"]})')
+    load_before = _loadavg()
+    floor = peak(threads=1)
+    floor['loadavg_before'] = load_before
     image, bbox = bench_image(cfg.seed)
-    fns, syncs = {}, {}
+    fns, syncs, threads = {}, {}, {}
     for c in conds:
         if c.runner is None:
             continue
@@ -163,29 +207,57 @@ def run_bench(cfg: BenchConfig) -> tuple[list[dict[str, Any]], dict[str, float]]
         if 'e2e' in c.spans:
             fns[(c.name, 'e2e')] = (lambda f=e2e: f(image))
             syncs[(c.name, 'e2e')] = c.runner.sync
-    times = time_callables(fns, cfg.warmup, cfg.runs, cfg.block, syncs) if fns else {}
+        threads[(c.name, 'model')] = threads[(c.name, 'e2e')] = c.threads
+    # the FMA loop takes turns with the conditions, so a calm moment of a shared machine that lets a model
+    # run fast lets the probe run fast too: the peak is the best over the whole run
+    fma = _fma_library(cpu_flags())
+    if fns and not isinstance(fma, str):
+        fn, lanes = fma
+        fns[PEAK_PROBE] = lambda: fn(100_000)
+    timings = time_interleaved(fns, cfg.warmup, cfg.runs, cfg.block, syncs, progress=progress) if fns else {}
+    probe = timings.pop(PEAK_PROBE, None)
+    if probe is not None:
+        rate = 100_000 * 16 * lanes / (probe.times_ms.min() / 1e3) / 1e9
+        fig = floor['figures']['fma_loop']
+        if rate > (fig.get('gmacs') or 0):
+            fig.update(gmacs=rate, how=fig['how'] + f'; best over {probe.times_ms.size} calls interleaved with the '
+                       'timed conditions')
+        if rate > floor['peak_gmacs']:
+            floor.update(peak_gmacs=rate, peak_gflops=rate, peak_source='fma_loop')
+    print(f"single-core peak: {floor['peak_gmacs']:.1f} GMAC/s ({floor['peak_source']}; "
+          + ', '.join(f"{k} {v['gmacs']:.1f}" for k, v in floor['figures'].items() if v.get('gmacs')) + ')')
     complexities = {m: _complexity(m) for m in dict.fromkeys(c.model for c in conds)}
     rows = []
     for c in conds:
         gflops, params_m = complexities[c.model]
         for span in c.spans:
             row = dict(model=c.model, backend=c.backend, precision=c.precision, threads=c.threads, span=span,
-                       status=c.status, gflops=round(gflops, 4), params_m=round(params_m, 3),
-                       paper_ort_ms=paper_ort_ms(c.model))
+                       status=c.status, gflops=round(gflops, 4), published_gflops=published_gflops(c.model),
+                       params_m=round(params_m, 3), paper_ort_ms=paper_ort_ms(c.model))
             if c.record:
                 w, h = c.record['input_size']
                 row.update(input=f'{h}x{w}', weights=c.record['weights'], export_key=c.record['key'],
                            gate_rel_diff=c.record['gate']['rel_diff'], gate_kpt_px=c.record['gate']['mean_kpt_px'])
-            t = times.get((c.name, span))
+            t = timings.get((c.name, span))
             if t is not None:
-                row.update(summarize(t))
-                row.update(achieved(gflops, row['mean_ms'], floor['peak_gflops']))
+                row.update(summarize_timing(t, c.threads, iqr_warn=cfg.iqr_warn, drift_warn=cfg.drift_warn,
+                                            tail_min_count=cfg.tail_min_count, bootstrap=cfg.bootstrap))
+                bound = peak_for_threads(floor, c.threads)
+                row.update(achieved(gflops, row['mean_ms'], bound), peak_gmacs=bound)
                 if row['paper_ort_ms'] and c.backend == 'onnxruntime' and span == 'model' and c.threads == 1:
                     row['ratio_to_paper'] = row['mean_ms'] / row['paper_ort_ms']
-                row['_times'] = t
+                row['_times'] = t.times_ms
             rows.append(row)
     rows += external_rows(cfg)
+    floor['loadavg_after'] = _loadavg()
     return rows, floor
+
+
+def _loadavg() -> str:
+    try:
+        return ' '.join(Path('/proc/loadavg').read_text().split()[:3])
+    except OSError:
+        return 'unknown'
 
 
 def external_rows(cfg: BenchConfig) -> list[dict[str, Any]]:
@@ -221,24 +293,91 @@ def _pct(v) -> str:
     return f'{100 * v:.1f}' if isinstance(v, float) else ''
 
 
+def _flag(r, key) -> str:
+    return ' (!)' if str(r.get(key)) in ('True', 'true') else ''
+
+
+def peak_lines(floor) -> list[str]:
+    """How the peak was found and which figure is the denominator."""
+    lines = ['## Peak (the "% of peak" denominator)', '',
+             f"Denominator: **{floor['peak_gmacs']:.1f} GMAC/s per core**, the `{floor['peak_source']}` figure, the "
+             'largest of those below (rows on N threads use N x it, at most the core count). One MAC = one FLOP, '
+             'the paper\'s convention. Achieved = model GFLOPs / mean latency.', '',
+             '| figure | GMAC/s | how |', '|---|---|---|']
+    for k, v in floor['figures'].items():
+        g = v.get('gmacs')
+        lines.append(f"| {k} | {g:.1f} | {v['how']} |" if g else f"| {k} | not measured | {v['how']} |")
+    return lines
+
+
 def summary_markdown(rows, ratio_rows, floor, machine, cfg) -> str:
+    from rtmpose.harness.peak import check_fractions
     lines = ['# Speed benchmark', '',
              f'Machine: {machine["cpu"]}, {machine["logical_cores"]} logical cores; onnxruntime '
              f'{machine.get("onnxruntime", "?")}, openvino {machine.get("openvino", "?")}, ncnn {machine.get("ncnn", "?")}, '
-             f'torch {machine.get("torch", "?")}.',
+             f'torch {machine.get("torch", "?")}. Load average (1/5/15 min) before the run {floor.get("loadavg_before", "?")}, '
+             f'after {floor.get("loadavg_after", "?")}.',
              f'Protocol: batch 1, {cfg.warmup} warm-up + {cfg.runs} timed runs per condition, interleaved in blocks of '
-             f'{cfg.block} across all conditions. Weights are seeded random values (speed only).',
-             f'Single-core peak (matmul, MAC convention): {floor["peak_gflops"]:.1f} GFLOP/s.', '',
-             '| model | backend | prec | thr | span | status | mean ms | median | p90 | FPS | % of peak | paper ORT ms |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+             f'{cfg.block} across all conditions; {cfg.repeats} run(s) in separate processes. Weights are seeded '
+             'random values (speed only).',
+             f'Statistics: median with its 95% bootstrap interval ({cfg.bootstrap} seeded resamples); p90/p99 marked '
+             f'(!) when runs x (1 - q) < {cfg.tail_min_count} (too few runs beyond them to trust); IQR/median marked '
+             f'above {cfg.iqr_warn:.0%}; drift = median of the second half / first half - 1, marked above '
+             f'{cfg.drift_warn:.0%}; cold = the first call; cores = process CPU time / wall time over the timed '
+             'blocks, marked above the requested threads.', '',
+             '| model | backend | prec | thr | span | status | median ms [95% CI] | mean | p90 | p99 | IQR/med | drift '
+             '| cold ms | cores | FPS | GMAC/s | % of peak | paper ORT ms |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         if '_times' in r:
-            lines.append(f'| {r["model"]} | {r["backend"]} | {r["precision"]} | {r["threads"]} | {r["span"]} | ok | '
-                         f'{r["mean_ms"]:.2f} | {r["median_ms"]:.2f} | {r["p90_ms"]:.2f} | {r["fps"]:.1f} | '
-                         f'{_pct(r.get("fraction_of_peak"))} | {r.get("paper_ort_ms", "")} |')
+            cores = f'{r["cores_used"]:.2f}{_flag(r, "cores_warn")}' if isinstance(r.get('cores_used'), float) \
+                and r['cores_used'] == r['cores_used'] else ''
+            cold = f'{r["cold_ms"]:.1f}' if isinstance(r.get('cold_ms'), float) else ''
+            rate = f'{r["achieved_gflops_per_s"]:.1f}' if isinstance(r.get('achieved_gflops_per_s'), float) else ''
+            lines.append(
+                f'| {r["model"]} | {r["backend"]} | {r["precision"]} | {r["threads"]} | {r["span"]} | ok | '
+                f'{r["median_ms"]:.2f} [{r["median_ci_lo_ms"]:.2f}, {r["median_ci_hi_ms"]:.2f}] | {r["mean_ms"]:.2f} | '
+                f'{r["p90_ms"]:.2f}{"" if r["p90_reliable"] else " (!)"} | '
+                f'{r["p99_ms"]:.2f}{"" if r["p99_reliable"] else " (!)"} | '
+                f'{100 * r["iqr_rel"]:.1f}%{_flag(r, "iqr_warn")} | {100 * r["drift"]:+.1f}%{_flag(r, "drift_warn")} | '
+                f'{cold} | {cores} | {r["fps"]:.1f} | {rate} | {_pct(r.get("fraction_of_peak"))} | '
+                f'{r.get("paper_ort_ms", "")} |')
         else:
             lines.append(f'| {r["model"]} | {r["backend"]} | {r["precision"]} | {r["threads"]} | {r["span"]} | '
-                         f'{r["status"]} | | | | | | {r.get("paper_ort_ms", "")} |')
+                         f'{r["status"]} | | | | | | | | | | | | {r.get("paper_ort_ms", "")} |')
+    lines += [''] + peak_lines(floor) + ['']
+    fr = [r for r in rows if isinstance(r.get('fraction_of_peak'), float)]
+    over = check_fractions(fr)
+    if fr:
+        top = max(fr, key=lambda r: r['fraction_of_peak'])
+        lines.append(f'Largest fraction of peak: {_pct(top["fraction_of_peak"])}% ({top["model"]} {top["backend"]} '
+                     f'{top["span"]}, {top["threads"]} thr).' + (
+                         f' **{len(over)} row(s) exceed 100%: the peak is wrong for them.**' if over else
+                         ' No row exceeds the peak.'))
+        best = {}
+        for r in fr:
+            if r['span'] == 'model' and r['threads'] == 1 and r['fraction_of_peak'] > best.get(r['model'], {}).get(
+                    'fraction_of_peak', -1):
+                best[r['model']] = r
+        if best:
+            lines += ['', 'Best backend per model (model span, 1 thread): ' + '; '.join(
+                f'{m} {b["backend"]} {_pct(b["fraction_of_peak"])}%' for m, b in best.items()) + '.']
+    reps = [r for r in rows if r.get('repeats', 1) and isinstance(r.get('repeat_spread_rel'), float)]
+    if reps:
+        lines += ['', f'## Between processes ({cfg.repeats} runs)', '',
+                  '| model | backend | thr | span | median of medians | min | max | spread |', '|---|---|---|---|---|---|---|---|']
+        lines += [f'| {r["model"]} | {r["backend"]} | {r["threads"]} | {r["span"]} | {r["repeat_median_ms"]:.2f} | '
+                  f'{r["repeat_min_ms"]:.2f} | {r["repeat_max_ms"]:.2f} | {100 * r["repeat_spread_rel"]:.1f}% |'
+                  for r in reps]
+    peers = [r for r in rows if r.get('published_gflops') not in ('', None) and r['span'] in ('model', 'e2e')]
+    if peers:
+        lines += ['', '## Peer complexity: counted here vs published', '']
+        seen = set()
+        for r in peers:
+            if r['model'] not in seen:
+                seen.add(r['model'])
+                lines.append(f'- {r["model"]} ({r.get("input", "")}): {r["gflops"]:.3f} GFLOPs counted, '
+                             f'{r["published_gflops"]} published ({100 * (r["gflops"] / r["published_gflops"] - 1):+.1f}%)')
     paper = [r for r in ratio_rows if r['kind'] == 'model_vs_rtmpose-t' and r['backend'] == 'onnxruntime'
              and r['span'] == 'model' and r['threads'] == 1 and r['precision'] == 'fp32']
     if paper:
@@ -257,6 +396,10 @@ def summary_markdown(rows, ratio_rows, floor, machine, cfg) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def _key(r) -> str:
+    return f'{r["model"]}|{r["backend"]}|{r["precision"]}|t{r["threads"]}|{r["span"]}'
+
+
 def write_reports(rows, floor, cfg: BenchConfig) -> dict[str, Any]:
     from rtmpose.io import write_csv_atomic, write_json_atomic, write_text_atomic
     from rtmpose.system import describe_machine
@@ -267,35 +410,37 @@ def write_reports(rows, floor, cfg: BenchConfig) -> dict[str, Any]:
     write_csv_atomic(out / 'ratios.csv', ratio_rows, RATIO_FIELDS)
     write_text_atomic(out / 'summary.md', summary_markdown(rows, ratio_rows, floor, machine, cfg))
     write_json_atomic(out / 'machine.json', dict(machine, floor=floor, config=asdict(cfg)))
-    write_json_atomic(out / 'raw_timings.json', {
-        f'{r["model"]}|{r["backend"]}|{r["precision"]}|t{r["threads"]}|{r["span"]}': [round(x, 5) for x in r['_times']]
-        for r in rows if '_times' in r})
+    raw = {_key(r): [round(x, 5) for x in r['_times']] for r in rows if '_times' in r}
+    medians = {_key(r): r['_repeat_medians'] for r in rows if '_repeat_medians' in r}
+    write_json_atomic(out / 'raw_timings.json', dict(raw, **({'repeat_medians': medians} if medians else {})))
     if cfg.mlflow:
         log_mlflow(rows, machine, floor, cfg)
     return dict(machine=machine, ratios=ratio_rows)
 
 
 def log_mlflow(rows, machine, floor, cfg: BenchConfig) -> None:
-    """One MLflow run per condition and span in experiment 'bench', raw timings as an artifact."""
-    from rtmpose.mlflow_log import start_run
+    """One MLflow run per condition and span in experiment 'bench', raw timings as an artifact; a condition
+    that did not run (unavailable, failed gate, missing side environment) is a FAILED run with its reason."""
+    from rtmpose.mlflow_log import record_skipped, start_run
     with tempfile.TemporaryDirectory() as tmp:
         for r in rows:
             name = f'{r["model"]}/{r["backend"]}/{r["precision"]}/t{r["threads"]}/{r["span"]}'
             params = {k: r.get(k) for k in ('model', 'backend', 'precision', 'threads', 'span', 'input', 'weights',
                                              'export_key')}
-            params.update(warmup=cfg.warmup, runs=cfg.runs, block=cfg.block)
+            params.update(warmup=cfg.warmup, runs=cfg.runs, block=cfg.block, repeats=cfg.repeats)
             tags = dict(status=r['status'], **{f'machine.{k}': v for k, v in machine.items()})
-            with start_run('bench', name, params=params, tags=tags) as run:
-                metrics = {k: r[k] for k in ('mean_ms', 'median_ms', 'p90_ms', 'min_ms', 'max_ms', 'std_ms', 'fps',
-                                             'gflops', 'achieved_gflops_per_s', 'fraction_of_peak')
-                           if isinstance(r.get(k), (int, float))}
-                metrics['peak_gflops'] = floor['peak_gflops']
+            if '_times' not in r:
+                record_skipped('bench', name, r['status'], params=params, tags=tags)
+                continue
+            with start_run('bench', name, params=params, tags=dict(
+                    tags, **{k: str(r.get(k)) for k in ('p90_reliable', 'p99_reliable', 'iqr_warn', 'drift_warn',
+                                                       'cores_warn')}, peak_source=floor['peak_source'])) as run:
+                metrics = {k: r[k] for k in STAT_KEYS if isinstance(r.get(k), (int, float)) and r[k] == r[k]}
                 run.log_metrics(metrics)
-                if '_times' in r:
-                    path = os.path.join(tmp, 'timings_ms.json')
-                    with open(path, 'w') as f:
-                        json.dump([float(x) for x in r['_times']], f)
-                    run.log_artifact(path)
+                path = os.path.join(tmp, 'timings_ms.json')
+                with open(path, 'w') as f:
+                    json.dump([float(x) for x in r['_times']], f)
+                run.log_artifact(path)
 
 
 def print_table(rows) -> None:
@@ -310,10 +455,50 @@ def print_table(rows) -> None:
                   f'{"":>35}  {r["status"]}', file=sys.stdout)
 
 
+def _repeat_child(cfg_json: str, out_json: str) -> None:
+    """One repeat in its own process: time with `cfg_json`'s settings, write key -> median."""
+    cfg = BenchConfig(**json.loads(Path(cfg_json).read_text()))
+    rows, _ = run_bench(cfg, progress=False)
+    Path(out_json).write_text(json.dumps({_key(r): r['median_ms'] for r in rows if '_times' in r}))
+
+
+def add_repeats(rows, cfg: BenchConfig) -> None:
+    """Run `cfg.repeats - 1` more whole benches, each in a fresh process, and add the between-process spread
+    of every condition's median to its row (this process's run is the first repeat)."""
+    import subprocess
+    from dataclasses import replace
+
+    from rtmpose.harness.timing import between_process
+    medians = {_key(r): [r['median_ms']] for r in rows if '_times' in r}
+    child_cfg = replace(cfg, repeats=1, external=[], mlflow=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg_json, out_json = Path(tmp) / 'cfg.json', Path(tmp) / 'medians.json'
+        cfg_json.write_text(json.dumps(asdict(child_cfg)))
+        for i in range(1, cfg.repeats):
+            print(f'repeat {i + 1}/{cfg.repeats} in a new process')
+            res = subprocess.run([sys.executable, '-c', 'import sys; from rtmpose.harness.bench import _repeat_child; '
+                                  '_repeat_child(sys.argv[1], sys.argv[2])', str(cfg_json), str(out_json)],
+                                 capture_output=True, text=True)
+            if res.returncode != 0:
+                raise Error(f'bench repeat {i + 1} failed: {(res.stderr.strip().splitlines() or ["?"])[-1]}')
+            for k, v in json.loads(out_json.read_text()).items():
+                medians.setdefault(k, []).append(v)
+    for r in rows:
+        if '_times' in r:
+            r.update(between_process(medians[_key(r)]), _repeat_medians=medians[_key(r)])
+
+
 def bench_command(cfg: BenchConfig) -> int:
-    """`rtmpose bench`: time every condition, write the reports into `cfg.out`, print the table."""
+    """`rtmpose bench`: time every condition (`cfg.repeats` times in separate processes), write the reports
+    into `cfg.out`, print the table."""
+    from rtmpose.harness.peak import check_fractions
     rows, floor = run_bench(cfg)
+    if cfg.repeats > 1:
+        add_repeats(rows, cfg)
     write_reports(rows, floor, cfg)
     print_table(rows)
+    for r in check_fractions(rows):
+        print(f'warning: {r["model"]} {r["backend"]} {r["span"]} runs at {100 * r["fraction_of_peak"]:.0f}% of the '
+              f'peak: the peak is wrong', file=sys.stderr)
     print(f'wrote {cfg.out}/latency.csv, ratios.csv, summary.md')
     return 0

@@ -34,12 +34,18 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--peer-spans', nargs='+', choices=SPANS, help=f'default {d("peer_spans")}')
     p.add_argument('--warmup', type=int, help=f'warm-up runs (default {d("warmup")})')
     p.add_argument('--runs', type=int, help=f'timed runs (default {d("runs")})')
+    p.add_argument('--repeats', type=int, help=f'whole runs, each in its own process; adds the between-process '
+                   f'spread (default {d("repeats")})')
     p.add_argument('--block', type=int, help=f'runs per turn when interleaving conditions (default {d("block")})')
     p.add_argument('--external', nargs='*',
                    help=f'runtime peers, empty list: none (default {d("external")})')
     p.add_argument('--exports', help=f'export cache folder (default {d("exports")})')
     p.add_argument('--out', help=f'report folder (default {d("out")}); with --pipeline the CSV file '
                    f'(default {default_of(PipelineSettings, "bench_csv")})')
+    p.add_argument('--sweep', choices=('people', 'batch', 'threads'),
+                   help='a scaling sweep instead of the bench: people per frame (batched vs per-crop, '
+                   f'{d("sweep_people_models")}), batch sizes ({d("sweep_batches")}) or threads (1..all cores); '
+                   f'{d("sweep_warmup")} warm-up + {d("sweep_runs")} runs per point (sweep_* keys of the section)')
     p.add_argument('--no-mlflow', action='store_true', help='do not log MLflow runs')
     g = p.add_argument_group('pipeline latency (Table 12): detector + pose per frame, `pipeline` section')
     g.add_argument('--pipeline', action='store_true', help='time the detector + pose pipeline instead')
@@ -69,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
                   where=where, flags=dict(
                       models=args.models, peers=args.peers, backends=args.backends, peer_backends=args.peer_backends,
                       precisions=args.precisions, threads=args.threads, spans=args.spans, peer_spans=args.peer_spans,
-                      warmup=args.warmup, runs=args.runs, block=args.block, external=args.external,
+                      warmup=args.warmup, runs=args.runs, block=args.block, repeats=args.repeats, external=args.external,
                       exports=args.exports, out=args.out, mlflow=False if args.no_mlflow else None))
+    if args.sweep:
+        from rtmpose.harness.sweeps import sweep_command
+        return sweep_command(cfg, args.sweep)
     return bench_command(cfg)
