@@ -92,9 +92,11 @@ class TopDownDataset(torch.utils.data.Dataset):
 
     def __init__(self, ann_file: str | os.PathLike, image_root: str | os.PathLike, codec: SimCCCodec,
                  meta: DatasetMeta | str, train: bool, aug: AugmentConfig | None = None, seed: int = 0,
-                 bbox_file: str | None = None, bbox_score_thr: float = 0.0):
+                 bbox_file: str | None = None, bbox_score_thr: float = 0.0,
+                 bbox_padding: float = topdown.BBOX_PADDING):
         pin_opencv_threads()   # identical crops run after run (mmengine sets the same)
         self.ann_file, self.image_root = os.fspath(ann_file), Path(image_root)
+        self.bbox_padding = float(bbox_padding)   # box -> crop scale factor (mmpose 1.25; some deployments 1.0)
         self.codec = codec
         self.meta = get_meta(meta) if isinstance(meta, str) else meta
         self.train, self.seed, self.epoch = train, int(seed), 0
