@@ -19,6 +19,7 @@ COMMANDS = {
     'train': ('rtmpose.train.cli', 'train a model from params.yaml / an experiment config'),
     'eval': ('rtmpose.commands.evaluate', 'evaluate a checkpoint (or an exported --model-file) on a prepared data set'),
     'export': ('rtmpose.deploy.cli', 'export a model to a deployment backend and check its accuracy'),
+    'deploy': ('rtmpose.commands.deploy', 'the trained model through every backend x precision: AP, gate, latency'),
     'bench': ('rtmpose.harness.cli', 'time models and backends with the paper protocol'),
     'demo': ('rtmpose.inference.cli', 'run the detector + pose pipeline on images or video'),
     'ablate': ('rtmpose.commands.ablate', 'train and evaluate one roadmap ablation variant of params.yaml'),
