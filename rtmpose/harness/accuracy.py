@@ -32,7 +32,7 @@ import torch
 
 from rtmpose.errors import Error
 
-ACCURACY_FIELDS = ('model', 'backend', 'precision', 'artifact', 'AP', 'delta_AP', 'delta_ci_low', 'delta_ci_high',
+ACCURACY_FIELDS = ('model', 'input', 'backend', 'precision', 'artifact', 'AP', 'delta_AP', 'delta_ci_low', 'delta_ci_high',
                    'kpt_err_px_median', 'kpt_err_px_p95', 'latency_ms_median', 'threads', 'gate', 'reason')
 CHOICE_FIELDS = ('choice', 'default', 'alternative', 'AP_default', 'AP_alternative', 'delta_AP', 'delta_ci_low',
                  'delta_ci_high', 'note')
@@ -284,7 +284,8 @@ def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, ref_eval: ImageEval) -
     rows = []
     for target in s.targets:
         b, _, p = target.partition(':')
-        row = {'model': s.model, 'backend': b, 'precision': p, 'threads': s.threads}
+        row = {'model': s.model, 'input': f'{input_size[1]}x{input_size[0]}', 'backend': b, 'precision': p,
+               'threads': s.threads}
         try:
             rec = export(ExportSpec(s.model, b, p, checkpoint=s.checkpoint, calibration=cal), s.exports,
                          threads=s.threads, verbose=False)
@@ -397,7 +398,9 @@ def run_deploy(s: DeploySettings, mlflow: bool = True) -> int:
     with start_run('deploy', f'{s.model}-deploy', params=asdict(s), enabled=mlflow) as run:
         ref_pred, ref_results = predictions(st, st.template, s, desc='pytorch fp32')
         ref_eval = image_eval(st.gt, ref_results, st.meta.sigmas)
-        rows = [{'model': s.model, 'backend': 'pytorch', 'precision': 'fp32', 'artifact': s.checkpoint,
+        w, h = st.template.config.input_size
+        rows = [{'model': s.model, 'input': f'{h}x{w}', 'backend': 'pytorch', 'precision': 'fp32',
+                 'artifact': s.checkpoint,
                  'AP': ref_eval.ap, 'delta_AP': 0.0, 'delta_ci_low': 0.0, 'delta_ci_high': 0.0,
                  'kpt_err_px_median': 0.0, 'kpt_err_px_p95': 0.0, 'latency_ms_median': 'see reports/bench',
                  'threads': s.threads, 'gate': 'reference', 'reason': ''}]

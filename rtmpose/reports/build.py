@@ -442,3 +442,102 @@ def build_all(paper: dict[str, PaperTable], m: Measurements, variants: dict[str,
         else:
             out.append(b(paper[tid], m))
     return out
+
+
+# -- Table 13 (not in the paper): deployment speed / accuracy on this machine -----------------------------
+TABLE13_SIZES = ('rtmpose-t', 'rtmpose-s', 'rtmpose-m', 'rtmpose-l')
+# the paper's i7-11700 ONNX Runtime latencies (ms), the reference each size's fastest configuration is held to
+PAPER_ORT_MS = {'rtmpose-t': 3.20, 'rtmpose-s': 4.48, 'rtmpose-m': 11.06, 'rtmpose-l': 18.85}
+
+
+def _f(v) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def deploy_points(accuracy: list[dict], latency: list[dict]) -> list[dict]:
+    """One point per size x backend x precision: AP (the deploy stage's trained model) and latency (the deploy
+    stage's for the trained model, else the bench stage's seeded-weight timing at the model's own input).
+
+    Keys: model, input, backend, precision, ap, delta, ci, latency_ms, gate, reason, weights, source."""
+    pts = []
+    for r in accuracy:
+        if r.get('backend') == 'pytorch':
+            continue
+        ci = (_f(r.get('delta_ci_low')), _f(r.get('delta_ci_high')))
+        pts.append(dict(model=r['model'], input=r.get('input', '') + ' (trained)', backend=r['backend'], precision=r['precision'],
+                        ap=_f(r.get('AP')), delta=_f(r.get('delta_AP')), ci=ci if None not in ci else None,
+                        latency_ms=_f(r.get('latency_ms_median')), gate=r.get('gate', ''), reason=r.get('reason', ''),
+                        weights='trained', source='reports/deploy/accuracy.csv'))
+    trained = {p['model'] for p in pts}
+    for r in latency:
+        if r.get('span') != 'model' or r.get('model') not in TABLE13_SIZES or r['model'] in trained:
+            continue
+        ok = r.get('status') == 'ok'
+        pts.append(dict(model=r['model'], input=r.get('input', ''), backend=r['backend'], precision=r['precision'],
+                        ap=None, delta=None, ci=None, latency_ms=_f(r.get('median_ms')) if ok else None,
+                        gate='pass (export gate; AP not measured)' if ok else 'fail',
+                        reason='' if ok else r.get('status', ''), weights=r.get('weights', 'random'),
+                        source='reports/bench/latency.csv'))
+    return pts
+
+
+def pareto_front(points: list[dict]) -> list[dict]:
+    """Points with AP and latency not dominated by another (lower-or-equal latency and higher-or-equal AP, one
+    strictly); only gate-passing points compete."""
+    cand = [p for p in points if p['ap'] is not None and p['latency_ms'] is not None and p['gate'].startswith('pass')]
+    return [p for p in cand if not any(q is not p and q['latency_ms'] <= p['latency_ms'] and q['ap'] >= p['ap']
+                                       and (q['latency_ms'] < p['latency_ms'] or q['ap'] > p['ap']) for q in cand)]
+
+
+def fastest_passing(points: list[dict]) -> dict[str, dict]:
+    """Per size, the fastest configuration that passed the gate (AP gate for the trained size, export gate
+    for the seeded sizes)."""
+    best: dict[str, dict] = {}
+    for p in points:
+        if p['latency_ms'] is None or not p['gate'].startswith('pass'):
+            continue
+        if p['model'] not in best or p['latency_ms'] < best[p['model']]['latency_ms']:
+            best[p['model']] = p
+    return best
+
+
+def table13(accuracy: list[dict], latency: list[dict], machine: str = '') -> Table:
+    """Table 13 (NOT IN THE PAPER): AP vs latency for every size x backend x precision on this machine."""
+    cols = [('model', 'model'), ('input', 'input'), ('backend', 'backend'), ('precision', 'precision'),
+            ('ap', 'AP'), ('delta', 'ΔAP vs PyTorch fp32 [95% CI]'), ('latency', 'latency ms (1 thread)'),
+            ('gate', 'gate'), ('pareto', 'Pareto'), ('fastest', 'fastest passing')]
+    t = Table('table13', 'Table 13 (not in the paper): deployment speed and accuracy per backend and precision, '
+              'this machine', 'none: this suite\'s own measurement (deploy and bench stages)', cols,
+              notes=['Not in the paper. AP only for the size the `train` stage trained (at its input size); other '
+                     'sizes are timed with seeded weights and their AP is `not measured`.',
+                     'ΔAP: paired bootstrap over val images against PyTorch fp32 (reports/deploy/summary.md).',
+                     'Fastest passing vs the paper\'s i7-11700 ORT latency: ' + ', '.join(
+                         f'{k.split("-")[1]} {v} ms' for k, v in PAPER_ORT_MS.items()) + '.'])
+    pts = deploy_points(accuracy, latency)
+    front = {id(p) for p in pareto_front(pts)}
+    best = fastest_passing(pts)
+    for p in sorted(pts, key=lambda p: (TABLE13_SIZES.index(p['model']) if p['model'] in TABLE13_SIZES else 9,
+                                        p['latency_ms'] if p['latency_ms'] is not None else 1e9)):
+        prov = Provenance(p['source'], model=p['model'], backend=f'{p["backend"]} {p["precision"]}', machine=machine)
+        if p['ap'] is not None:
+            ap = Cell('measured', measured=p['ap'], provenance=prov, digits=4)
+            lo, hi = p['ci'] or (None, None)
+            d = label(f'{p["delta"]:+.4f} [{lo:+.4f}, {hi:+.4f}]' if lo is not None else f'{p["delta"]:+.4f}')
+        else:
+            ap = Cell('not measured', command=f'rtmpose train --params params.yaml --set model={p["model"]} && '
+                      f'rtmpose deploy --params params.yaml --set model={p["model"]}', digits=4)
+            d = label('')
+        lat = (Cell('measured', measured=p['latency_ms'], provenance=prov, digits=2) if p['latency_ms'] is not None
+               else label('not timed: failed the gate' if p['gate'] == 'fail' else p['gate']))
+        fast = ''
+        if best.get(p['model']) is p:
+            ref = PAPER_ORT_MS.get(p['model'])
+            fast = f'yes (x{p["latency_ms"] / ref:.2f} of the paper\'s i7 ORT)' if ref else 'yes'
+        gate = p['gate'] + (f': {p["reason"]}' if p['reason'] else '')
+        t.rows.append({'model': label(p['model']), 'input': label(p['input']), 'backend': label(p['backend']),
+                       'precision': label(p['precision']), 'ap': ap, 'delta': d, 'latency': lat, 'gate': label(gate),
+                       'pareto': label('front' if id(p) in front else ''), 'fastest': label(fast)})
+    return t

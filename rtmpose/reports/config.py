@@ -25,6 +25,8 @@ class TablesConfig:
     bench_latency: str = 'reports/bench/latency.csv'      # `rtmpose bench`
     bench_pipeline: str = 'reports/bench/pipeline.csv'    # `rtmpose bench --pipeline`
     bench_machine: str = 'reports/bench/machine.json'
+    deploy_accuracy: str = 'reports/deploy/accuracy.csv'  # `rtmpose deploy` (stage deploy): Table 13
+    deploy_choices: str = 'reports/deploy/choices.csv'    # inference-side choices (fidelity report)
     runs_dir: str = 'experiments/runs'                    # params.yaml train.runs_dir
     train_run: str | None = None                          # params.yaml train.name; None: every run in runs_dir
     ablation_results: str = 'experiments/ablations/results'   # params.yaml ablations.results_dir

@@ -179,3 +179,27 @@ def fidelity_report(tables: list[Table], m: Measurements) -> str:
     if m.skipped:
         lines += ['## Inputs that could not be read', ''] + [f'- {s}' for s in m.skipped] + ['']
     return '\n'.join(lines) + '\n'
+
+
+def deploy_choices_section(choices: list[dict], source: str = 'reports/deploy/choices.csv') -> str:
+    """'Inference-side choices' section: the AP change of each choice on which mmpose, its deployment SDK and
+    rtmlib differ, measured by the deploy stage on the trained model (paired bootstrap interval)."""
+    lines = ['', '## Inference-side choices: what each costs in AP', '',
+             'Measured by the `deploy` stage on the trained model and the val set (PyTorch fp32), each choice against '
+             'the mmpose default; delta AP with a 95 % paired bootstrap interval over images '
+             f'(`{source}`). mmpose scores a keypoint by the min of its two SimCC maxima, rtmlib by their mean; '
+             'the models are trained on RGB; mmpose pads boxes by 1.25.', '']
+    if not choices:
+        return '\n'.join(lines + ['not measured: `rtmpose deploy --params params.yaml`', ''])
+    lines += ['| choice | default | alternative | AP default | AP alternative | delta AP [95% CI] | note |',
+              '|---|---|---|---|---|---|---|']
+    for c in choices:
+        def num(k, spec='.4f'):
+            try:
+                return format(float(c[k]), spec)
+            except (TypeError, ValueError, KeyError):
+                return str(c.get(k, ''))
+        ci = f' [{num("delta_ci_low", "+.4f")}, {num("delta_ci_high", "+.4f")}]' if c.get('delta_ci_low') else ''
+        lines.append(f'| {c["choice"]} | {c["default"]} | {c["alternative"]} | {num("AP_default")} | '
+                     f'{num("AP_alternative")} | {num("delta_AP", "+.4f")}{ci} | {c.get("note", "")} |')
+    return '\n'.join(lines) + '\n'

@@ -150,3 +150,42 @@ def roadmap_chart(paper: dict[str, PaperTable], m: Measurements, variants: dict[
     paths = _save(fig, out_dir, 'fig3_roadmap')
     plt.close(fig)
     return paths
+
+
+def deploy_pareto(points: list[dict], front: list[dict], out_dir: str, name: str = 'table13_pareto') -> list[str]:
+    """Table 13's figure (not in the paper): AP vs latency per backend x precision of the trained size, the
+    Pareto front joined; gate failures drawn hollow at their AP without a latency (they are not timed, so at
+    the right edge). `points` / `front` as rtmpose.reports.build.deploy_points / pareto_front give them."""
+    plt = _plt()
+    with_ap = [p for p in points if p['ap'] is not None]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if not with_ap:
+        ax.text(0.5, 0.5, 'no deploy accuracy measured yet (rtmpose deploy --params params.yaml)',
+                ha='center', va='center', transform=ax.transAxes)
+    timed = [p for p in with_ap if p['latency_ms'] is not None]
+    right = max([p['latency_ms'] for p in timed], default=1.0) * 1.15
+    markers = {'fp32': 'o', 'fp16': 's', 'bf16': 'D', 'int8': '^', 'mixed': 'v'}
+    colors = {'onnxruntime': '#1f77b4', 'openvino': '#2ca02c', 'ncnn': '#ff7f0e', 'torch': '#7f7f7f'}
+    for p in with_ap:
+        x = p['latency_ms'] if p['latency_ms'] is not None else right
+        style = dict(marker=markers.get(p['precision'], 'o'), s=50)
+        c = colors.get(p['backend'], '#9467bd')
+        if p['latency_ms'] is None:
+            ax.scatter([x], [p['ap']], facecolors='none', edgecolors=c, **style)
+        else:
+            ax.scatter([x], [p['ap']], color=c, **style)
+        ax.annotate(f'{p["backend"]} {p["precision"]}', (x, p['ap']), fontsize=7, xytext=(4, 3),
+                    textcoords='offset points')
+    f = sorted(front, key=lambda p: p['latency_ms'])
+    if f:
+        ax.plot([p['latency_ms'] for p in f], [p['ap'] for p in f], '--', color='#d62728', lw=1.2,
+                label='Pareto front (gate passed)')
+        ax.legend(loc='lower right', fontsize=8)
+    model = with_ap[0]['model'] if with_ap else ''
+    ax.set_xlabel('latency ms (batch 1, 1 thread; hollow: failed the gate, not timed)')
+    ax.set_ylabel('AP (val)')
+    ax.set_title(f'Not in the paper: {model} deployment speed vs accuracy on this machine', fontsize=10)
+    ax.grid(alpha=0.3)
+    paths = _save(fig, out_dir, name)
+    plt.close(fig)
+    return paths

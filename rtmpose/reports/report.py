@@ -29,6 +29,14 @@ def build_tables(cfg: TablesConfig, params: str | os.PathLike) -> list[Table]:
     return build_all(paper, collect(cfg.root, cfg), variant_table(os.fspath(params)))
 
 
+def _read_csv(path: str) -> list[dict]:
+    import csv
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
 def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = True,
                   fidelity: bool = True) -> list[tuple[str, str]]:
     """Write the tables (cfg.out), the figures (cfg.figures) and the fidelity report (cfg.fidelity)."""
@@ -36,6 +44,9 @@ def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = 
     m = collect(cfg.root, cfg)
     variants = variant_table(os.fspath(params))
     tables = build_all(paper, m, variants)
+    from rtmpose.reports.build import deploy_points, pareto_front, table13
+    accuracy, latency = _read_csv(_at(cfg, cfg.deploy_accuracy)), _read_csv(_at(cfg, cfg.bench_latency))
+    tables.append(table13(accuracy, latency, m.machine))
     written = []
     for t in tables:
         base = os.path.join(_at(cfg, cfg.out), t.id)
@@ -48,8 +59,14 @@ def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = 
             written.append((path, 'Fig. 1 speed/accuracy'))
         for path in roadmap_chart(paper, m, variants, _at(cfg, cfg.figures)):
             written.append((path, 'Fig. 3 roadmap'))
+        from rtmpose.reports.figures import deploy_pareto
+        points = deploy_points(accuracy, latency)
+        for path in deploy_pareto(points, pareto_front(points), _at(cfg, cfg.figures)):
+            written.append((path, 'Table 13 Pareto (not in the paper)'))
     if fidelity:
         from rtmpose.reports.fidelity import fidelity_report
-        write_text_atomic(_at(cfg, cfg.fidelity), fidelity_report(tables, m))
+        from rtmpose.reports.fidelity import deploy_choices_section
+        write_text_atomic(_at(cfg, cfg.fidelity), fidelity_report(tables, m) + deploy_choices_section(
+            _read_csv(_at(cfg, cfg.deploy_choices)), cfg.deploy_choices))
         written.append((_at(cfg, cfg.fidelity), 'paper / official configs / suite defaults'))
     return written

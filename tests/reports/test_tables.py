@@ -167,7 +167,9 @@ def test_build_reports_writes_tables_figures_and_fidelity(tmp_path):
     for topic in ('aic-coco-256x192', 'ground-truth', 'final_layer_kernel_size=1', 'eps 1e-3', 'min(max_x, max_y)',
                   '-0.5 px', 'opset 11'):
         assert topic in fid, topic
-    assert len(written) == 12 + 4 + 1
+    # 12 paper tables + Table 13 (not in the paper); Fig. 1, Fig. 3, the Table 13 Pareto plot (png + svg each); fidelity
+    assert len(written) == 13 + 6 + 1
+    assert "Inference-side choices" in fid
 
 
 def test_unreadable_inputs_are_listed_not_used(tmp_path):
