@@ -160,18 +160,28 @@ def image_eval(gt: dict, results: list[dict], sigmas) -> ImageEval:
                      float(ev.stats[0]))
 
 
+class PairedBootstrap:
+    """Paired bootstrap over the images of `ref`: the draws (seeded) and the reference AP of each are computed
+    once and shared by every configuration compared with it."""
+
+    def __init__(self, ref: ImageEval, n: int, seed: int):
+        self.ref = ref
+        m = len(ref.img_ids)
+        self.draws = np.random.default_rng(seed).integers(0, m, (n, m))
+        self.ref_aps = np.asarray([ref.ap_of(idx) for idx in self.draws])
+
+    def delta(self, alt: ImageEval) -> tuple[float, float, float]:
+        """(AP(alt) - AP(ref), 2.5 %, 97.5 % of the paired resampled differences)."""
+        if self.ref.img_ids != alt.img_ids:
+            raise Error('paired bootstrap: the two evaluations cover different images')
+        deltas = np.asarray([alt.ap_of(idx) for idx in self.draws]) - self.ref_aps
+        lo, hi = np.percentile(deltas, [2.5, 97.5])
+        return alt.ap - self.ref.ap, float(lo), float(hi)
+
+
 def paired_delta(ref: ImageEval, alt: ImageEval, n: int, seed: int) -> tuple[float, float, float]:
     """(AP(alt) - AP(ref), 2.5 %, 97.5 % of the paired bootstrap over images)."""
-    if ref.img_ids != alt.img_ids:
-        raise Error('paired bootstrap: the two evaluations cover different images')
-    rng = np.random.default_rng(seed)
-    m = len(ref.img_ids)
-    deltas = np.empty(n)
-    for b in range(n):
-        idx = rng.integers(0, m, m)
-        deltas[b] = alt.ap_of(idx) - ref.ap_of(idx)
-    lo, hi = np.percentile(deltas, [2.5, 97.5])
-    return alt.ap - ref.ap, float(lo), float(hi)
+    return PairedBootstrap(ref, n, seed).delta(alt)
 
 
 # ---------------------------------------------------------------- predictions of one configuration
@@ -273,7 +283,7 @@ def _latency(runner, input_size, s: DeploySettings) -> float:
     return float(np.median(measure(lambda: runner(x), s.warmup, s.runs, runner.sync)))
 
 
-def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, ref_eval: ImageEval) -> list[dict]:
+def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, boot: PairedBootstrap) -> list[dict]:
     from rtmpose.deploy import gate
     from rtmpose.deploy.artifact import RunnerModule
     from rtmpose.deploy.backends import backend
@@ -302,7 +312,7 @@ def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, ref_eval: ImageEval) -
                        backend(b).tolerance(p))
         pred, results = predictions(st, RunnerModule(runner, st.template), s, desc=target)
         ev = image_eval(st.gt, results, st.meta.sigmas)
-        delta, lo, hi = paired_delta(ref_eval, ev, s.bootstrap, s.seed)
+        delta, lo, hi = boot.delta(ev)
         med, p95 = keypoint_error(ref_pred, pred)
         row.update(AP=ev.ap, delta_AP=delta, delta_ci_low=lo, delta_ci_high=hi, kpt_err_px_median=med,
                    kpt_err_px_p95=p95)
@@ -322,9 +332,9 @@ def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, ref_eval: ImageEval) -
     return rows
 
 
-def choice_rows(s: DeploySettings, st: Setup, ref_eval: ImageEval) -> list[dict]:
+def choice_rows(s: DeploySettings, st: Setup, boot: PairedBootstrap) -> list[dict]:
     """The AP change of each inference-side choice against the mmpose defaults (PyTorch fp32)."""
-    m = st.template
+    m, ref_eval = st.template, boot.ref
     variants = [
         ('keypoint score', 'min of the SimCC maxima (mmpose)', 'mean of the SimCC maxima (rtmlib)',
          dict(model=_Variant(m, mean_score=True))),
@@ -336,7 +346,7 @@ def choice_rows(s: DeploySettings, st: Setup, ref_eval: ImageEval) -> list[dict]
     for name, default, alt, kw in variants:
         _, results = predictions(st, kw.pop('model'), s, desc=name, **kw)
         ev = image_eval(st.gt, results, st.meta.sigmas)
-        delta, lo, hi = paired_delta(ref_eval, ev, s.bootstrap, s.seed)
+        delta, lo, hi = boot.delta(ev)
         rows.append({'choice': name, 'default': default, 'alternative': alt, 'AP_default': ref_eval.ap,
                      'AP_alternative': ev.ap, 'delta_AP': delta, 'delta_ci_low': lo, 'delta_ci_high': hi,
                      'note': ''})
@@ -344,7 +354,7 @@ def choice_rows(s: DeploySettings, st: Setup, ref_eval: ImageEval) -> list[dict]
     if s.bbox_file:
         _, results = predictions(st, m, s, bbox_file=s.bbox_file, desc='detector boxes')
         ev = image_eval(st.gt, results, st.meta.sigmas)
-        delta, lo, hi = paired_delta(ref_eval, ev, s.bootstrap, s.seed)
+        delta, lo, hi = boot.delta(ev)
         rows.append(det | {'AP_default': ref_eval.ap, 'AP_alternative': ev.ap, 'delta_AP': delta,
                            'delta_ci_low': lo, 'delta_ci_high': hi, 'note': s.bbox_file})
     else:
@@ -404,8 +414,9 @@ def run_deploy(s: DeploySettings, mlflow: bool = True) -> int:
                  'AP': ref_eval.ap, 'delta_AP': 0.0, 'delta_ci_low': 0.0, 'delta_ci_high': 0.0,
                  'kpt_err_px_median': 0.0, 'kpt_err_px_p95': 0.0, 'latency_ms_median': 'see reports/bench',
                  'threads': s.threads, 'gate': 'reference', 'reason': ''}]
-        rows += accuracy_rows(s, st, ref_pred, ref_eval)
-        choices = choice_rows(s, st, ref_eval) if s.choices else []
+        boot = PairedBootstrap(ref_eval, s.bootstrap, s.seed)
+        rows += accuracy_rows(s, st, ref_pred, boot)
+        choices = choice_rows(s, st, boot) if s.choices else []
         write_csv_atomic(out / 'accuracy.csv', rows, ACCURACY_FIELDS, float_format='.6g')
         write_csv_atomic(out / 'choices.csv', choices, CHOICE_FIELDS, float_format='.6g')
         write_text_atomic(out / 'summary.md', summary_md(s, ref_eval.ap, rows[1:], choices))
