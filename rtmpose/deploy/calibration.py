@@ -27,7 +27,7 @@ class Calibration:
     data_dir: str | None = None
     split: str = 'train'
     count: int = DEFAULT_COUNT
-    dataset: str = 'synthetic'
+    dataset: str | None = None           # metadata name; None: the prepared folder's manifest says
     seed: int = CALIBRATION_SEED
 
 
@@ -42,11 +42,12 @@ def calibration_crops(cal: Calibration, input_size: tuple[int, int]) -> np.ndarr
     from rtmpose.codec import SimCCCodec
     from rtmpose.data.dataset import TopDownDataset
     from rtmpose.data.meta import get_meta
-    from rtmpose.data.prepared import prepared_split
+    from rtmpose.data.prepared import prepared_split, read_manifest
     if not os.path.isdir(cal.data_dir):
         raise Error(f'{cal.data_dir}: calibration data set folder not found')
     ann, root = prepared_split(cal.data_dir, cal.split)
-    ds = TopDownDataset(ann, root, SimCCCodec(input_size=(w, h)), get_meta(cal.dataset), train=False)
+    dataset = cal.dataset or read_manifest(cal.data_dir).get('dataset') or 'coco'
+    ds = TopDownDataset(ann, root, SimCCCodec(input_size=(w, h)), get_meta(dataset), train=False)
     if len(ds) == 0:
         raise Error(f'{ann}: no instances to calibrate on')
     order = np.random.default_rng(cal.seed).permutation(len(ds))[:cal.count]

@@ -70,16 +70,23 @@ class ExportSettings:
     threads: int = 1                       # threads of the accuracy-gate run
     force: bool = False                    # rebuild even when a cached export exists
     exports: str = DEFAULT_ROOT            # the export cache folder
+    # int8 / mixed: prepared data set whose train split gives the calibration crops (None: seeded inputs)
+    calibration_data: str | None = None
+    calibration_count: int = 64
 
     def validate(self, where: str) -> None:
         if self.threads < 1:
             raise Error(f'{where}: threads must be >= 1, got {self.threads}')
+        if self.calibration_count < 1:
+            raise Error(f'{where}: calibration_count must be >= 1, got {self.calibration_count}')
 
     def spec(self) -> ExportSpec:
         if not self.model or not self.backend:
             raise Error('give MODEL and --backend, or --params params.yaml')
+        from rtmpose.deploy.calibration import Calibration
+        cal = Calibration(self.calibration_data, count=self.calibration_count)
         return ExportSpec(self.model, self.backend, self.precision, self.checkpoint, self.seed, self.dynamic_batch,
-                          self.opset)
+                          self.opset, calibration=cal)
 
 
 def plan_values(section: Mapping[str, Any]) -> dict[str, Any]:

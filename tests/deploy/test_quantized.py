@@ -72,3 +72,15 @@ def test_openvino_reduced_precisions_round_trip(root, precision):
     xml = (root / rec['key'] / 'model.xml').read_text()
     assert ('FakeQuantize' in xml or 'FakeConvert' in xml) == (precision in QUANTIZED)
     assert rec['gate']['rel_diff'] > 0     # really reduced precision, not the fp32 model again
+
+
+def test_calibration_crops_come_from_the_training_split(tmp_path):
+    from rtmpose.data.synthetic import make_synthetic
+    make_synthetic(tmp_path / 'syn', seed=1, num_train=3, num_val=1, width=96, height=96, max_people=2, progress=False)
+    cal = Calibration(str(tmp_path / 'syn'), count=2)
+    a = calibration_crops(cal, (48, 64))
+    assert a.shape == (2, 3, 64, 48) and a.dtype == np.float32 and a.std() > 0.1
+    assert crops_digest(a) == crops_digest(calibration_crops(cal, (48, 64)))          # deterministic
+    assert crops_digest(a) != crops_digest(calibration_crops(Calibration(count=2), (48, 64)))   # not the seeded set
+    with pytest.raises(Error, match='not found'):
+        calibration_crops(Calibration(str(tmp_path / 'nope')), (48, 64))
