@@ -217,7 +217,7 @@ def quantize_openvino(xml_path: str | os.PathLike, crops, float_patterns: Sequen
     ignored = nncf.IgnoredScope(patterns=list(float_patterns), validate=False) if float_patterns else None
     kwargs = {'ignored_scope': ignored} if ignored else {}
     quantized = nncf.quantize(model, dataset, subset_size=len(crops), preset=nncf.QuantizationPreset.MIXED,
-                              show_progress=False, **kwargs)
+                              **kwargs)
     with tempfile.TemporaryDirectory(dir=xml_path.parent, prefix='.ov-') as tmp:
         tmp_xml = Path(tmp) / xml_path.name
         ov.save_model(quantized, str(tmp_xml), compress_to_fp16=False)
