@@ -60,3 +60,13 @@ def crops_digest(crops: np.ndarray) -> str:
     h.update(repr((crops.shape, str(crops.dtype))).encode())
     h.update(np.ascontiguousarray(crops).tobytes())
     return h.hexdigest()
+
+
+def gate_crops(cal: Calibration, input_size: tuple[int, int], count: int = 4) -> np.ndarray | None:
+    """Held-out crops for the accuracy gate of an export calibrated on data: the prepared folder's `val`
+    split when it has one (else the calibration split with another seed); None for seeded calibration."""
+    if cal.data_dir is None:
+        return None
+    from rtmpose.data.prepared import read_manifest
+    split = 'val' if 'val' in read_manifest(cal.data_dir).get('splits', {}) and cal.split != 'val' else cal.split
+    return calibration_crops(Calibration(cal.data_dir, split, count, cal.dataset, cal.seed + 1), input_size)

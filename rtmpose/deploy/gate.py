@@ -63,11 +63,13 @@ def gate_inputs(input_size: tuple[int, int], n: int = GATE_SAMPLES, seed: int = 
 
 def check(run: Callable[[np.ndarray], list[np.ndarray]], model: torch.nn.Module,
           decode: Callable[..., tuple[np.ndarray, np.ndarray]] | None, input_size: tuple[int, int],
-          precision: str = 'fp32', tolerance: tuple[float, float] | None = None) -> GateResult:
+          precision: str = 'fp32', tolerance: tuple[float, float] | None = None,
+          inputs: np.ndarray | None = None) -> GateResult:
     """Run `run` (a Runner) and PyTorch eager on the gate inputs, one sample at a time (batch 1 exports).
 
-    `decode` None (detectors): only the raw outputs' relative max difference is judged."""
-    x = gate_inputs(input_size)
+    `decode` None (detectors): only the raw outputs' relative max difference is judged. `inputs`: real crops
+    instead of the seeded ones (quantized exports calibrated on data are judged on data of that kind)."""
+    x = gate_inputs(input_size) if inputs is None else np.ascontiguousarray(inputs, np.float32)
     with torch.no_grad():
         ref = model.eval()(torch.from_numpy(x))
     ref = [t.numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]

@@ -24,7 +24,7 @@ import torch
 
 from rtmpose.deploy import gate
 from rtmpose.deploy.backends import QUANTIZED, backend, check_available
-from rtmpose.deploy.calibration import Calibration, calibration_crops, crops_digest
+from rtmpose.deploy.calibration import Calibration, calibration_crops, crops_digest, gate_crops
 from rtmpose.deploy.export import DEFAULT_OPSET, POSE_OUTPUTS
 from rtmpose.deploy.runners import Runner
 from rtmpose.errors import Error
@@ -241,8 +241,10 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
                       created=time.strftime('%Y-%m-%dT%H:%M:%S'))
         record['dir'] = str(tmp)
         runner = runner_for(record, threads, source)
+        inputs = gate_crops(cal, source.input_size) if spec.precision in QUANTIZED else None
         result = gate.check(runner, source.module, source.decode, source.input_size, spec.precision,
-                            entry.tolerance(spec.precision))
+                            entry.tolerance(spec.precision), inputs)
+        record['gate_inputs'] = 'seeded' if inputs is None else f'{len(inputs)} held-out crops of {cal.data_dir}'
         record.update(dir=str(final), runner=_jsonable(runner.info), gate=result.to_dict(),
                       status='ok' if result.passed else 'failed')
         write_json_atomic(tmp / 'export.json', record)
