@@ -172,9 +172,10 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
         with start_run(cfg.experiment, run_name(name), params=params,
                        tags={**tags, 'mlflow.note.content': v.description or name, 'description': v.description,
                              'stage': 'variant'}) as parent:
+            parent_id = parent.run_id
             jobs = [dict(run=run_name(name, s), seed=s, base=cfg.base, runs_dir=cfg.runs_dir, sets=record['sets'],
                          eval_dataset=cfg.eval_dataset, threads=cfg.threads, experiment=cfg.experiment,
-                         parent=parent.run_id, params=params, tags=tags) for s in cfg.seeds]
+                         parent=parent_id, params=params, tags=tags) for s in cfg.seeds]
             per_seed = _run_jobs(jobs, cfg.jobs)
             ap = [p['metrics'].get('AP', float('nan')) for p in per_seed]
             stats = t_interval(ap, cfg.confidence)
@@ -185,7 +186,7 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
         first = per_seed[0]
         keys = [k for k in first['metrics'] if all(isinstance(p['metrics'].get(k), (int, float)) for p in per_seed)]
         record.update(status='done', run=run_name(name), runs=[p['run'] for p in per_seed], run_dir=first['run_dir'],
-                      per_seed=per_seed, parent_run_id=parent.run_id or '',
+                      per_seed=per_seed, parent_run_id=parent_id or '',
                       metrics={k: sum(p['metrics'][k] for p in per_seed) / len(per_seed) for k in keys},
                       AP=stats, interval=f't-interval over seeds, {cfg.confidence:.0%}',
                       model=first['info'].get('model', ''), dataset=first['info'].get('dataset', cfg.eval_dataset),

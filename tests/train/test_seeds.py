@@ -141,3 +141,40 @@ def test_same_command_twice_gives_byte_identical_checkpoints_and_metrics(tmp_pat
     assert ma == mb and 'AP' in ma
     ca, cb = (json.loads((d / 'config.json').read_text()) for d in (one, two))
     assert ca == cb and ca['reproducibility']['omp_num_threads'] == '1'
+
+
+@pytest.mark.slow  # MLflow's SQLite schema set-up alone takes ~30 s here
+def test_mlflow_parent_run_per_variant_with_child_runs_per_seed(tmp_path, tiny_data, monkeypatch):
+    pytest.importorskip('mlflow')
+    uri = f'sqlite:///{tmp_path / "mlflow.db"}'
+    monkeypatch.setenv('RTMPOSE_NO_MLFLOW', '0')
+    monkeypatch.setenv('MLFLOW_TRACKING_URI', uri)
+    params = _tiny_grid(tmp_path, tiny_data, seeds=[3, 4], jobs=2)   # two processes: children nest across them
+    for name in ('final', 'kernel1'):
+        run_variant(name, params)
+    summarize(params)
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(tracking_uri=uri)
+    assert client.get_experiment_by_name('train') is None    # the grid is not mixed with the training runs
+    exp = client.get_experiment_by_name('ablations')
+    runs = client.search_runs([exp.experiment_id])
+    parents = {r.info.run_name: r for r in runs if 'mlflow.parentRunId' not in r.data.tags}
+    assert set(parents) == {'ablation-final', 'ablation-kernel1'}
+    k1 = parents['ablation-kernel1']
+    assert k1.data.tags['mlflow.note.content'] == '1x1 final convolution'
+    assert k1.data.tags['roadmap_step'] == 'separate_sigma' and k1.data.tags['table03'] == 'kernel1'
+    assert k1.data.params['variant.model_overrides.final_layer_kernel_size'] == '1'
+    for m in ('AP_mean', 'AP_ci_low', 'AP_ci_high', 'delta_AP', 'delta_ci_low', 'delta_ci_high'):
+        assert m in k1.data.metrics, m
+    assert 'delta_AP' not in parents['ablation-final'].data.metrics
+    children = [r for r in runs if r.data.tags.get('mlflow.parentRunId') == k1.info.run_id]
+    assert sorted(r.info.run_name for r in children) == ['ablation-kernel1-seed3', 'ablation-kernel1-seed3-eval',
+                                                          'ablation-kernel1-seed4', 'ablation-kernel1-seed4-eval']
+    for r in children:   # the distinguishing setting on both the train and the eval runs
+        assert r.data.params['variant.model_overrides.final_layer_kernel_size'] == '1'
+        assert r.data.tags['seed'] in ('3', '4')
+    train_child = next(r for r in children if r.info.run_name == 'ablation-kernel1-seed3')
+    assert train_child.data.params['reproducibility.seed'] == '3'
+    assert train_child.data.params['reproducibility.torch_threads'] == '1'
+    eval_child = next(r for r in children if r.info.run_name == 'ablation-kernel1-seed3-eval')
+    assert 'AP' in eval_child.data.metrics
