@@ -375,7 +375,8 @@ def summary_md(s: DeploySettings, ref_ap: float, rows: list[dict], choices: list
     lines = [f'# Deployment accuracy ({s.model}, {os.path.basename(s.checkpoint or "")}, {s.dataset} {s.split})', '',
              f'PyTorch fp32 AP {ref_ap:.4f}. Delta AP against it with a 95 % paired bootstrap interval over '
              f'images ({s.bootstrap} resamples, seed {s.seed}; each resample is COCO AP recomputed from '
-             f'COCOeval\'s per-image matching). Gate: export gate passed and interval low >= -{s.tolerance_ap:g}. '
+             f'COCOeval\'s per-image matching). Gate: the raw-output gate on held-out val crops passed and the '
+             f'interval low >= -{s.tolerance_ap:g}. '
              f'Latency: median of {s.runs} runs after {s.warmup} warm-up, batch 1, {s.threads} thread(s); '
              'only artifacts that pass are timed.', '',
              '| backend | precision | AP | delta AP [95 % CI] | kpt err px (median / p95) | latency ms | gate |',
