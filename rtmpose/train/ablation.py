@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from rtmpose.errors import Error
 from rtmpose.io import folder_lock, read_json, write_json_atomic
 from rtmpose.settings import build, check_ranges, resolve
+from rtmpose.train.stats import t_interval
 
 GRIDS = ('default', 'paper')
 
@@ -197,20 +198,6 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
 
 
 # -- statistics over seeds -----------------------------------------------------------------------------------
-
-def t_interval(values: list[float], confidence: float = 0.95) -> dict:
-    """Mean and Student-t interval of the mean over seeds: mean +/- t_{(1+c)/2, n-1} * sd / sqrt(n).
-    With one value the interval is undefined (NaN)."""
-    from scipy import stats
-    xs = [float(x) for x in values]
-    n = len(xs)
-    mean = sum(xs) / n if n else float('nan')
-    if n < 2:
-        return dict(n=n, mean=mean, sd=float('nan'), half_width=float('nan'), low=float('nan'), high=float('nan'))
-    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
-    return dict(n=n, mean=mean, sd=sd, half_width=half, low=mean - half, high=mean + half)
-
 
 SUMMARY_FIELDS = ('variant', 'roadmap', 'table03', 'n_seeds', 'seeds', 'AP_mean', 'AP_sd', 'AP_ci_low',
                   'AP_ci_high', 'AP_ci_half_width', 'reference', 'n_paired', 'delta_AP', 'delta_ci_low',

@@ -61,6 +61,8 @@ class TrainConfig:
     loss_beta: float = 10.0
     label_softmax: bool = True
     seed: int = 21
+    seeds: list = field(default_factory=list)    # train once per seed: the first keeps `name`, the others
+    #                                              <name>-seed<S>; reports mean and t-interval (empty: `seed`)
     deterministic: bool = False                  # torch.use_deterministic_algorithms (CPU resume equality)
     val_interval: int = 10                       # epochs; the last epoch is always validated
     checkpoint_every_iters: int | None = None    # also write last.pth every N iterations
@@ -88,6 +90,9 @@ class TrainConfig:
                                             'loss_beta': 0},
                      probabilities=('ema_momentum', 'cosine_min_factor'),
                      positive=('warmup_start_factor', 'clip_grad'))
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in self.seeds) or \
+                len(set(self.seeds)) != len(self.seeds):
+            raise Error(f'{where}: seeds must be distinct integers')
         for i, e in enumerate(self.extra_train):
             extra = build(ExtraTrainSet, e, f'{where}: extra_train[{i}]')
             check_ranges(extra, f'{where}: extra_train[{i}]', at_least={'repeat': 1})

@@ -356,19 +356,58 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     return final
 
 
+def seed_runs(cfg: TrainConfig) -> list[TrainConfig]:
+    """The runs of `cfg`, one per seed of `cfg.seeds` (just `cfg` when empty): the first keeps `cfg.name`
+    (the model the later stages use), the others are <name>-seed<S>."""
+    import dataclasses
+    if not cfg.seeds:
+        return [cfg]
+    return [dataclasses.replace(cfg, seed=s, name=cfg.name if i == 0 else f'{cfg.name}-seed{s}')
+            for i, s in enumerate(cfg.seeds)]
+
+
 def run_training(cfg: TrainConfig, source: str, resume: bool = True, progress: bool = True, mlflow: bool = True,
                  report_dir: str | None = None) -> dict:
     """`train` recorded as an MLflow run (experiment `train`, tagged with the settings' `source`) on the
-    main process; with `report_dir`, also copy metrics.json, log.csv and curve.png there (DVC metrics and
-    plots). Returns the final metrics (empty on other ranks)."""
+    main process, once per seed of `cfg.seeds` (then as child runs of one parent run `<name>`, which gets
+    the mean AP and its 95% t-interval); with `report_dir`, also copy the first seed's metrics.json,
+    log.csv and curve.png there (DVC metrics and plots) and write seeds.json (per-seed metrics, mean,
+    interval). Returns the first seed's final metrics (empty on other ranks)."""
     from rtmpose.io import write_bytes_atomic
     from rtmpose.mlflow_log import start_run
+    from rtmpose.train.stats import t_interval
     main = int(os.environ.get('RANK', '0')) == 0
-    with start_run('train', cfg.name, tags={'source': source, 'model': cfg.model, 'dataset': cfg.dataset},
-                   enabled=main and mlflow) as mlrun:
-        final = train(cfg, resume=resume, progress=progress, run=mlrun)
+    tags = {'source': source, 'model': cfg.model, 'dataset': cfg.dataset}
+    runs = seed_runs(cfg)
+    finals = []
+    if len(runs) == 1 and not cfg.seeds:
+        with start_run('train', cfg.name, tags=tags, enabled=main and mlflow) as mlrun:
+            finals.append(train(cfg, resume=resume, progress=progress, run=mlrun))
+        stats = None
+    else:
+        with start_run('train', f'{cfg.name}-seeds', tags={**tags, 'seeds': ' '.join(map(str, cfg.seeds))},
+                       enabled=main and mlflow) as parent:
+            parent_id = parent.run_id
+            for one in runs:
+                with start_run('train', one.name, tags={**tags, 'seed': one.seed}, enabled=main and mlflow,
+                               parent=parent_id) as mlrun:
+                    finals.append(train(one, resume=resume, progress=progress, run=mlrun))
+            key = 'PCKh' if main and 'PCKh' in finals[0] else 'AP'
+            stats = t_interval([f.get(key, float('nan')) for f in finals]) if main else None
+            if stats:
+                parent.log_metrics({f'{key}_mean': stats['mean'], **({f'{key}_ci_low': stats['low'],
+                                                                      f'{key}_ci_high': stats['high']}
+                                                                     if stats['n'] > 1 else {})})
     if main and report_dir:
         for name in ('metrics.json', 'log.csv', 'curve.png'):
             with open(os.path.join(cfg.out_dir, name), 'rb') as f:
                 write_bytes_atomic(os.path.join(report_dir, name), f.read())
-    return final
+        key = 'PCKh' if 'PCKh' in finals[0] else 'AP'
+        st = {k: None if isinstance(v, float) and math.isnan(v) else v   # JSON has no NaN
+              for k, v in (stats or t_interval([f.get(key, float('nan')) for f in finals])).items()}
+        write_json_atomic(os.path.join(report_dir, 'seeds.json'), {
+            'metric': key, 'n_seeds': st['n'], f'{key}_mean': st['mean'], f'{key}_sd': st['sd'],
+            f'{key}_ci_low': st['low'], f'{key}_ci_high': st['high'], f'{key}_ci_half_width': st['half_width'],
+            'interval': 't-interval over seeds, 95% (none with one seed)',
+            'per_seed': [{'seed': one.seed, 'run': one.name, **f} for one, f in zip(runs, finals)]})
+    return finals[0] if finals else {}

@@ -178,3 +178,26 @@ def test_mlflow_parent_run_per_variant_with_child_runs_per_seed(tmp_path, tiny_d
     assert train_child.data.params['reproducibility.torch_threads'] == '1'
     eval_child = next(r for r in children if r.info.run_name == 'ablation-kernel1-seed3-eval')
     assert 'AP' in eval_child.data.metrics
+
+
+def test_train_stage_runs_every_seed_and_reports_the_interval(tmp_path, tiny_data):
+    path = tiny_config(tmp_path, tiny_data, name='multi', epochs=1, stage2_epochs=0, seeds=[5, 6], train_limit=8)
+    r = run_cli(['train', '-c', path, '--no-progress', '--report-dir', str(tmp_path / 'report')])
+    assert r.returncode == 0, r.stderr
+    first = json.loads((tmp_path / 'runs/multi/config.json').read_text())
+    other = json.loads((tmp_path / 'runs/multi-seed6/config.json').read_text())
+    assert first['config']['seed'] == 5 and other['config']['seed'] == 6
+    assert first['reproducibility']['seed'] == 5
+    seeds = json.loads((tmp_path / 'report/seeds.json').read_text())
+    assert seeds['n_seeds'] == 2 and [p['seed'] for p in seeds['per_seed']] == [5, 6]
+    assert [p['run'] for p in seeds['per_seed']] == ['multi', 'multi-seed6']
+    aps = [p['AP'] for p in seeds['per_seed']]
+    assert seeds['AP_mean'] == pytest.approx(sum(aps) / 2)
+    st = t_interval(aps)
+    assert seeds['AP_ci_half_width'] == pytest.approx(st['half_width'])
+    # the report's metrics.json stays the first seed's (the model the later stages use)
+    assert json.loads((tmp_path / 'report/metrics.json').read_text()) == \
+        json.loads((tmp_path / 'runs/multi/metrics.json').read_text())
+    bad = tiny_config(tmp_path, tiny_data, name='bad', seeds=[5, 5])
+    r = run_cli(['train', '-c', bad, '--no-progress'])
+    assert r.returncode == 2 and 'seeds must be distinct integers' in r.stderr
