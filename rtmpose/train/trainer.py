@@ -380,9 +380,9 @@ def run_training(cfg: TrainConfig, source: str, resume: bool = True, progress: b
     tags = {'source': source, 'model': cfg.model, 'dataset': cfg.dataset}
     runs = seed_runs(cfg)
     finals = []
-    if len(runs) == 1 and not cfg.seeds:
+    if len(runs) == 1:   # one seed: one plain run, no parent
         with start_run('train', cfg.name, tags=tags, enabled=main and mlflow) as mlrun:
-            finals.append(train(cfg, resume=resume, progress=progress, run=mlrun))
+            finals.append(train(runs[0], resume=resume, progress=progress, run=mlrun))
         stats = None
     else:
         with start_run('train', f'{cfg.name}-seeds', tags={**tags, 'seeds': ' '.join(map(str, cfg.seeds))},
