@@ -68,6 +68,7 @@ class BenchConfig(ExportPlan):
     sweep_batches: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
     sweep_batch_backends: list[str] = field(default_factory=lambda: ['onnxruntime'])
     sweep_threads: list[int] = field(default_factory=list)
+    sweep_exports: str = 'harness/sweep-exports'   # dynamic-batch exports of the people/batch sweeps
     external: list[str] = field(default_factory=lambda: ['blazepose-lite', 'blazepose-full', 'blazepose-heavy'])
     out: str = 'reports/bench'
     mlflow: bool = True

@@ -51,7 +51,7 @@ def _stats(t, threads, cfg: BenchConfig) -> dict[str, Any]:
 def _open(model: str, backend: str, precision: str, threads: int, cfg: BenchConfig):
     from rtmpose.deploy.package import ExportSpec, open_export
     record, source, runner = open_export(ExportSpec(model, backend, precision, seed=cfg.seed, dynamic_batch=True),
-                                         cfg.exports, threads)
+                                         cfg.sweep_exports, threads)
     if runner is None:
         raise Error(f'{record["key"]} failed its accuracy gate: not timed')
     return record, source, runner
@@ -101,13 +101,17 @@ def realtime_sentences(rows: list[dict[str, Any]], people: int = 6, fps: float =
                    f"{r['threads']} thread{'s' if r['threads'] > 1 else ''}, {r['mode']} ({verdict} at {fps:.0f} FPS)")
     for model in dict.fromkeys(r['model'] for r in rows):
         for threads in dict.fromkeys(r['threads'] for r in rows if r['model'] == model):
-            ok = [r['people'] for r in rows if r['model'] == model and r['threads'] == threads
-                  and r['mode'] == 'batched' and r['fps'] >= fps]
-            most = max((n for n in ok if all(m in ok for m in range(min(ok), n + 1))), default=0) if ok else 0
-            out.append(f"{model}, {threads} thread{'s' if threads > 1 else ''}, batched: real time ({fps:.0f} FPS) "
-                       f"up to {most} people per frame" if most else
-                       f"{model}, {threads} thread{'s' if threads > 1 else ''}, batched: below {fps:.0f} FPS "
-                       'already with one person')
+            swept = sorted((r for r in rows if r['model'] == model and r['threads'] == threads
+                            and r['mode'] == 'batched'), key=lambda r: r['people'])
+            most = 0
+            for r in swept:          # the largest count up to which every swept count is real time
+                if r['fps'] < fps:
+                    break
+                most = r['people']
+            thr = f"{threads} thread{'s' if threads > 1 else ''}"
+            out.append(f'{model}, {thr}, batched: real time ({fps:.0f} FPS) up to {most} people per frame'
+                       if most else f'{model}, {thr}, batched: below {fps:.0f} FPS already with '
+                       f"{swept[0]['people']} {'person' if swept[0]['people'] == 1 else 'people'}")
     return out
 
 
