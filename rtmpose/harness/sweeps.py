@@ -70,21 +70,24 @@ def sweep_people(cfg: BenchConfig, progress: bool = True) -> list[dict[str, Any]
     backend, precision = cfg.sweep_people_backend, 'fp32'
     frames = {n: people_frame(n, cfg.seed) for n in cfg.sweep_people}
     for model in cfg.sweep_people_models:
+        # every thread count, mode and people count of one model takes turns in one interleaved run, so a
+        # slow phase of a shared machine hits 1 thread and all cores alike
+        fns, syncs, keys = {}, {}, {}
         for threads in _threads(cfg.sweep_people_threads):
             record, source, runner = _open(model, backend, precision, threads, cfg)
-            codec = source.module.codec()
-            est = PoseEstimator(runner, source.input_size, codec)
-            fns = {}
+            est = PoseEstimator(runner, source.input_size, source.module.codec())
+            keys[threads] = record['key']
             for n, (frame, boxes) in frames.items():
-                fns[('batched', n)] = (lambda f=frame, b=boxes: est(f, b))
-                fns[('per-crop', n)] = (lambda f=frame, b=boxes: [est(f, b[i:i + 1]) for i in range(len(b))])
-            timings = time_interleaved(fns, cfg.sweep_warmup, cfg.sweep_runs, cfg.block,
-                                       {k: runner.sync for k in fns}, progress=progress)
-            for (mode, n), t in timings.items():
-                s = _stats(t, threads, cfg)
-                rows.append(dict(model=model, backend=backend, precision=precision, threads=threads, mode=mode,
-                                 people=n, fps=1e3 / s['median_ms'], ms_per_person=s['median_ms'] / n,
-                                 runs=cfg.sweep_runs, export_key=record['key'], **s))
+                fns[(threads, 'batched', n)] = (lambda f=frame, b=boxes, e=est: e(f, b))
+                fns[(threads, 'per-crop', n)] = (lambda f=frame, b=boxes, e=est: [e(f, b[i:i + 1])
+                                                                                   for i in range(len(b))])
+                syncs[(threads, 'batched', n)] = syncs[(threads, 'per-crop', n)] = runner.sync
+        timings = time_interleaved(fns, cfg.sweep_warmup, cfg.sweep_runs, cfg.block, syncs, progress=progress)
+        for (threads, mode, n), t in timings.items():
+            s = _stats(t, threads, cfg)
+            rows.append(dict(model=model, backend=backend, precision=precision, threads=threads, mode=mode,
+                             people=n, fps=1e3 / s['median_ms'], ms_per_person=s['median_ms'] / n,
+                             runs=cfg.sweep_runs, export_key=keys[threads], **s))
     rows.sort(key=lambda r: (r['model'], r['threads'], r['mode'], r['people']))
     return rows
 
@@ -109,7 +112,8 @@ def realtime_sentences(rows: list[dict[str, Any]], people: int = 6, fps: float =
                     break
                 most = r['people']
             thr = f"{threads} thread{'s' if threads > 1 else ''}"
-            out.append(f'{model}, {thr}, batched: real time ({fps:.0f} FPS) up to {most} people per frame'
+            out.append(f"{model}, {thr}, batched: real time ({fps:.0f} FPS) up to {most} "
+                       f"{'person' if most == 1 else 'people'} per frame"
                        if most else f'{model}, {thr}, batched: below {fps:.0f} FPS already with '
                        f"{swept[0]['people']} {'person' if swept[0]['people'] == 1 else 'people'}")
     return out
@@ -170,7 +174,8 @@ def people_markdown(rows, cfg: BenchConfig) -> str:
     lines = ['# Top-down pose stage vs people per frame', '',
              f'Machine: {m["cpu"]}, {m["logical_cores"]} logical cores. Backend {cfg.sweep_people_backend}, fp32, '
              f'dynamic-batch export, seeded random weights. {cfg.sweep_warmup} warm-up + {cfg.sweep_runs} timed runs '
-             f'per point, all points of one thread count interleaved in blocks of {cfg.block}. Span: crop every '
+             f'per point, all points of a model (every thread count, mode and people count) interleaved in blocks '
+             f'of {cfg.block}. Span: crop every '
              'person from the 640x480 frame, normalise, network, SimCC decode, map back. `batched`: one call for '
              'all crops; `per-crop`: crop, call and decode one person at a time (rtmlib\'s loop). '
              f'Real time = at least {cfg.realtime_fps:.0f} FPS of the pose stage alone (no detector).', '',
