@@ -17,8 +17,10 @@ import numpy as np
 from rtmpose.inference.pipeline import PipelineSettings, build
 
 COLUMNS = ('det_model', 'det_input', 'pose_model', 'backend', 'threads', 'weights', 'boxes', 'people',
-           'det_mean_ms', 'pose_mean_ms', 'mean_ms', 'median_ms', 'p90_ms', 'min_ms', 'max_ms', 'fps',
-           'warmup', 'runs', 'paper_ort_ms')
+           'det_mean_ms', 'pose_mean_ms', 'mean_ms', 'median_ms', 'median_ci_lo_ms', 'median_ci_hi_ms', 'p90_ms',
+           'p99_ms', 'p99_reliable', 'min_ms', 'max_ms', 'iqr_rel', 'drift', 'fps', 'warmup', 'runs', 'paper_ort_ms')
+TOTAL_STATS = ('mean_ms', 'median_ms', 'median_ci_lo_ms', 'median_ci_hi_ms', 'p90_ms', 'p99_ms', 'p99_reliable',
+               'min_ms', 'max_ms', 'iqr_rel', 'drift', 'fps')
 
 # Published detector + RTMPose pipeline latency, ORT CPU 1 thread (i7-11700), ms: RTMPose paper Table 12
 # (reports/paper/table12.yaml, rows '<detector>+<pose model>', column cpu_ms).
@@ -53,7 +55,7 @@ def pipeline_latency(models, image: np.ndarray, boxes: np.ndarray | None, warmup
     pose_t = summarize(measure(lambda: pose(image, use), warmup=min(warmup, 10), runs=max(runs // 4, 1)))
     total = summarize(measure(frame, warmup=warmup, runs=runs))
     return dict(boxes=source, people=len(use), det_mean_ms=det_t['mean_ms'], pose_mean_ms=pose_t['mean_ms'],
-                **{k: total[k] for k in ('mean_ms', 'median_ms', 'p90_ms', 'min_ms', 'max_ms', 'fps')})
+                **{k: total[k] for k in TOTAL_STATS})
 
 
 def run_pipeline_bench(settings: PipelineSettings, out_csv: str | os.PathLike | None = None,
