@@ -69,17 +69,23 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, input_shape: Sequence
     return path
 
 
-def export_openvino(onnx_path: str | os.PathLike, xml_path: str | os.PathLike) -> Path:
-    """ONNX -> OpenVINO IR (.xml + .bin) with fp32 weights; precision is chosen when compiling."""
+def _save_ir_atomic(model, xml_path: Path) -> Path:
+    """Write an OpenVINO model as IR (.xml + .bin, weights as stored) through a temporary folder."""
     import openvino as ov
-    xml_path = Path(xml_path).absolute()
-    model = ov.convert_model(str(onnx_path))
     with tempfile.TemporaryDirectory(dir=xml_path.parent, prefix='.ov-') as tmp:
         tmp_xml = Path(tmp) / xml_path.name
         ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
         os.replace(tmp_xml.with_suffix('.bin'), xml_path.with_suffix('.bin'))
         os.replace(tmp_xml, xml_path)
     return xml_path
+
+
+def export_openvino(onnx_path: str | os.PathLike, xml_path: str | os.PathLike) -> Path:
+    """ONNX -> OpenVINO IR (.xml + .bin) with fp32 weights; precision is chosen when compiling."""
+    import openvino as ov
+    xml_path = Path(xml_path).absolute()
+    model = ov.convert_model(str(onnx_path))
+    return _save_ir_atomic(model, xml_path)
 
 
 def export_ncnn(onnx_path: str | os.PathLike, param_path: str | os.PathLike, input_shape: Sequence[int],
@@ -218,12 +224,7 @@ def quantize_openvino(xml_path: str | os.PathLike, crops, float_patterns: Sequen
     kwargs = {'ignored_scope': ignored} if ignored else {}
     quantized = nncf.quantize(model, dataset, subset_size=len(crops), preset=nncf.QuantizationPreset.MIXED,
                               **kwargs)
-    with tempfile.TemporaryDirectory(dir=xml_path.parent, prefix='.ov-') as tmp:
-        tmp_xml = Path(tmp) / xml_path.name
-        ov.save_model(quantized, str(tmp_xml), compress_to_fp16=False)
-        os.replace(tmp_xml.with_suffix('.bin'), xml_path.with_suffix('.bin'))
-        os.replace(tmp_xml, xml_path)
-    return xml_path
+    return _save_ir_atomic(quantized, xml_path)
 
 
 def ncnn_int8_unavailable_reason() -> str | None:
