@@ -71,6 +71,10 @@ class TrainConfig:
     device: str = 'auto'                         # auto | cpu | cuda
     init_checkpoint: str | None = None           # whole model from an official or own checkpoint
     init_backbone: str | None = None             # only the backbone ('backbone.' keys)
+    frozen_stages: int = -1                      # CSPNeXt stem + stages 1..N kept fixed (BN in eval, no
+    #                                              gradients), as mmdet's CSPNeXt(frozen_stages=N); -1: none
+    feature_cache: str | None = None             # with frozen_stages 4: a folder of the fixed backbone's
+    #                                              outputs per epoch, shared by runs (rtmpose.train.feature_cache)
     augment: dict = field(default_factory=dict)  # rtmpose.data AugmentConfig fields
     notes: str = ''
 
@@ -81,13 +85,15 @@ class TrainConfig:
             raise Error(f'{where}: stage2_epochs must lie in [0, epochs]')
         if self.base_lr <= 0 or self.warmup_iters < 0:
             raise Error(f'{where}: base_lr must be > 0 and warmup_iters >= 0')
+        if self.frozen_stages > 4:
+            raise Error(f'{where}: frozen_stages must be at most 4 (CSPNeXt: the stem and four stages)')
         if self.device not in ('auto', 'cpu', 'cuda'):
             raise Error(f'{where}: device must be auto, cpu or cuda')
         check_ranges(self, where, at_least={'train_limit': 1, 'val_limit': 1, 'repeat': 1, 'num_workers': 0,
                                             'val_interval': 1, 'checkpoint_every_iters': 1,
                                             'auto_scale_lr_base': 1, 'ema_gamma': 0, 'cosine_begin_epoch': 0,
                                             'weight_decay': 0, 'norm_decay_mult': 0, 'bias_decay_mult': 0,
-                                            'loss_beta': 0},
+                                            'loss_beta': 0, 'frozen_stages': -1},
                      probabilities=('ema_momentum', 'cosine_min_factor'),
                      positive=('warmup_start_factor', 'clip_grad'))
         if not all(isinstance(x, int) and not isinstance(x, bool) for x in self.seeds) or \
@@ -130,6 +136,9 @@ SOURCES = {
            'EMA decay 0.9998 for s/m/l, none for t',
     'init_backbone': f'backbone init_cfg Pretrained prefix backbone. cspnext-*_udp-aic-coco_210e ({_M}); '
                      'paper Sec. 4.1: heatmap-based (UDP) pre-training with the same strategy, 210 epochs',
+    'frozen_stages': 'backbone frozen_stages=-1 (mmdet CSPNeXt default; the official RTMPose configs freeze '
+                     'nothing); the embedded ablation grid freezes the warm-started backbone (4: stem and '
+                     'every stage) so that its variants differ only where they differ, in the head',
     'loss_beta': f'KLDiscretLoss beta=10, label_softmax=True ({_M}); paper: temperature tau',
     'seed': f'randomness seed=21 ({_M})',
     'val_interval': f'train_cfg val_interval=10 ({_M})',

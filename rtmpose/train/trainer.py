@@ -89,7 +89,23 @@ def build(cfg: TrainConfig, meta, device: torch.device):
     model = create(cfg.model, cfg.init_checkpoint, **model_build_overrides(cfg.model_overrides, meta.num_keypoints))
     if cfg.init_backbone:
         load_into(model.backbone, cfg.init_backbone, prefix='backbone.')
-    return model.to(device).train()
+    model = model.to(device)
+    set_train_mode(model, cfg.frozen_stages)
+    return model
+
+
+_BACKBONE_LAYERS = ('stem', 'stage1', 'stage2', 'stage3', 'stage4')
+
+
+def set_train_mode(model, frozen_stages: int) -> None:
+    """Training mode, except the first `frozen_stages + 1` backbone layers (stem, stage1..4), which stay in
+    eval mode without gradients: mmdet CSPNeXt._freeze_stages, re-applied whenever training resumes."""
+    model.train()
+    for name in _BACKBONE_LAYERS[:frozen_stages + 1]:
+        layer = getattr(model.backbone, name)
+        layer.eval()
+        for p in layer.parameters():
+            p.requires_grad_(False)
 
 
 def _comparable(config: dict) -> dict:
@@ -178,6 +194,10 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     model = build(cfg, meta, device)
     codec = model.codec()
     train_set = build_train_set(cfg, codec, meta)
+    if cfg.feature_cache:
+        from rtmpose.train.feature_cache import wrap
+        train_set = wrap(train_set, cfg, model, codec, device, d.world_size)
+    from_features = bool(cfg.feature_cache)   # the head trains on the cached backbone outputs
     sampler = ResumableSampler(len(train_set), d.rank, d.world_size, shuffle=True, seed=cfg.seed)
     drop_last = sampler.per_rank % cfg.batch_size == 1  # a batch of one cannot train BatchNorm
     ipe = sampler.per_rank // cfg.batch_size if drop_last else math.ceil(sampler.per_rank / cfg.batch_size)
@@ -264,12 +284,12 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
                    leave=False, initial=skip, total=ipe)
         for i, batch in enumerate(bar, start=skip):
             lr = schedule.apply(optimizer, it)
-            images = batch['image'].to(device, non_blocking=True).float()
+            inputs = batch['features' if from_features else 'image'].to(device, non_blocking=True).float()
             tx = batch['x_labels'].to(device).float()
             ty = batch['y_labels'].to(device).float()
             w = batch['weights'].to(device).float()
             with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-                sx, sy = net(images)
+                sx, sy = model.head((inputs,)) if from_features else net(inputs)
             loss = loss_fn(sx.float(), sy.float(), tx, ty, w)
             optimizer.zero_grad(set_to_none=True)
             if scaler is not None:
@@ -308,6 +328,7 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
             metrics = {}
             if d.main:
                 metrics = validate(cfg, ema.module if ema is not None else model, meta, device, progress)
+                set_train_mode(model, cfg.frozen_stages)   # without EMA the validated module is the model
             metrics = D.broadcast_object(d, metrics)
             row.update(metrics)
             main_key = 'PCKh' if 'PCKh' in metrics else 'AP'
