@@ -63,9 +63,14 @@ class TrainConfig:
     seed: int = 21
     seeds: list = field(default_factory=list)    # train once per seed: the first keeps `name`, the others
     #                                              <name>-seed<S>; reports mean and t-interval (empty: `seed`)
+    threads: int | None = None                   # torch intra-op threads of each process (None: torch's default,
+    #                                              i.e. OMP_NUM_THREADS); recorded in config.json
     deterministic: bool = False                  # torch.use_deterministic_algorithms (CPU resume equality)
-    val_interval: int = 10                       # epochs; the last epoch is always validated
+    val_interval: int = 10                       # epochs; the last epoch is validated too unless
+    validate_at_end: bool = True                 # is false (the ablation grid evaluates each run with `eval`)
     checkpoint_every_iters: int | None = None    # also write last.pth every N iterations
+    save_last: bool = True                       # last.pth after every epoch (resume after a kill); the
+    #                                              ablation grid's runs of seconds start over instead
     flip_test: bool = True
     amp: bool = True                             # mixed precision, GPU only
     device: str = 'auto'                         # auto | cpu | cuda
@@ -93,7 +98,7 @@ class TrainConfig:
                                             'val_interval': 1, 'checkpoint_every_iters': 1,
                                             'auto_scale_lr_base': 1, 'ema_gamma': 0, 'cosine_begin_epoch': 0,
                                             'weight_decay': 0, 'norm_decay_mult': 0, 'bias_decay_mult': 0,
-                                            'loss_beta': 0, 'frozen_stages': -1},
+                                            'loss_beta': 0, 'frozen_stages': -1, 'threads': 1},
                      probabilities=('ema_momentum', 'cosine_min_factor'),
                      positive=('warmup_start_factor', 'clip_grad'))
         if not all(isinstance(x, int) and not isinstance(x, bool) for x in self.seeds) or \

@@ -89,25 +89,36 @@ class Schedule:
 class ExpMomentumEMA(nn.Module):
     """Exponential moving average of a model's state dict with YOLOX's annealed momentum."""
 
-    def __init__(self, model: nn.Module, momentum: float = 0.0002, gamma: int = 2000):
+    def __init__(self, model: nn.Module, momentum: float = 0.0002, gamma: int = 2000, fixed: tuple[str, ...] = ()):
+        """`fixed`: state-dict key prefixes the trainer never changes (a frozen backbone): copied at the first
+        update and then left alone, since the average of a constant is that constant."""
         super().__init__()
         if gamma <= 0:
             raise ValueError('gamma must be > 0')
         self.module = copy.deepcopy(model).requires_grad_(False)
         self.momentum, self.gamma = momentum, gamma
+        self.fixed = tuple(fixed)
         self.register_buffer('steps', torch.tensor(0, dtype=torch.long))
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        src = model.state_dict()
-        avg = self.module.state_dict()
         n = int(self.steps)
         if n == 0:
+            src, avg = model.state_dict(), self.module.state_dict()
             for k, v in avg.items():
                 v.copy_(src[k])
         else:
             m = (1 - self.momentum) * math.exp(-float(1 + n) / self.gamma) + self.momentum
-            for k, v in avg.items():
-                if v.dtype.is_floating_point:
-                    v.mul_(1 - m).add_(src[k].to(v.dtype), alpha=m)
+            for v, s in self._pairs(model):
+                v.mul_(1 - m).add_(s.to(v.dtype), alpha=m)
         self.steps += 1
+
+    def _pairs(self, model: nn.Module) -> list:
+        """(average, source) tensors to blend, found once per model: the optimiser, BatchNorm and
+        load_state_dict change both in place, so the same tensors stay valid for the whole run."""
+        if getattr(self, '_pairs_of', None) != id(model):   # an id: a Module attribute would be registered
+            src, avg = model.state_dict(), self.module.state_dict()
+            self._pair_list = [(v, src[k]) for k, v in avg.items()
+                               if v.dtype.is_floating_point and not (self.fixed and k.startswith(self.fixed))]
+            self._pairs_of = id(model)
+        return self._pair_list

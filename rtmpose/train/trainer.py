@@ -185,6 +185,8 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     from rtmpose import KLDiscretLoss
     from rtmpose.data.meta import get_meta
     device = d.device
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True)
     meta = get_meta(cfg.dataset)
@@ -206,7 +208,9 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     optimizer = build_optimizer(model, lr0, cfg.weight_decay, cfg.norm_decay_mult, cfg.bias_decay_mult)
     schedule = Schedule(lr0, cfg.epochs * ipe, ipe, cfg.warmup_iters, cfg.warmup_start_factor,
                         cfg.cosine_begin_epoch, cfg.epochs, eta_min=cfg.base_lr * cfg.cosine_min_factor)
-    ema = ExpMomentumEMA(model, cfg.ema_momentum, cfg.ema_gamma) if cfg.ema else None
+    ema = ExpMomentumEMA(model, cfg.ema_momentum, cfg.ema_gamma,
+                         fixed=tuple(f'backbone.{n}.' for n in _BACKBONE_LAYERS[:cfg.frozen_stages + 1])
+                         ) if cfg.ema else None
     loss_fn = KLDiscretLoss(beta=cfg.loss_beta, label_softmax=cfg.label_softmax, use_target_weight=True)
     amp = cfg.amp and device.type == 'cuda'
     scaler = torch.amp.GradScaler('cuda') if amp else None
@@ -324,7 +328,7 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
                'epoch_time_s': round(time.time() - t0, 2)}
         epoch += 1
         skip = 0
-        if epoch % cfg.val_interval == 0 or epoch == cfg.epochs:
+        if epoch % cfg.val_interval == 0 or (epoch == cfg.epochs and cfg.validate_at_end):
             metrics = {}
             if d.main:
                 metrics = validate(cfg, ema.module if ema is not None else model, meta, device, progress)
@@ -338,7 +342,8 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
                 save(os.path.join(out, 'best.pth'), epoch, 0)
                 rows.pop()
         rows.append(row)
-        save(last_path, epoch, 0)
+        if cfg.save_last:
+            save(last_path, epoch, 0)
         if d.main:
             _write_log(os.path.join(out, 'log.csv'), rows)
             msg = ', '.join(f'{k} {v:.4g}' for k, v in row.items() if k in ('loss', 'lr', 'AP', 'PCKh'))
