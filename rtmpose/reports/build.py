@@ -190,6 +190,12 @@ def table04(t: PaperTable, m: Measurements) -> Table:
             e = _eval_for(m, model, 'coco', 'AP', r['detector'], train)
             boxes = DET_FILES.get(r['detector'], f'{r["detector"].upper()}_BOXES.json')
             row['ap'] = compare(e, r['ap'], cmd_eval(model, 'coco', boxes), comparable=_not_coco(e, 'coco'))
+        elif r.get('complexity_model'):   # the architecture is here (GFLOPs, latency), its trained weights are not
+            row['gflops'] = compare(m.model_complexity(r['complexity_model'], 'gflops'), r['gflops'],
+                                    'dvc repro complexity-tables', digits=2)
+            why = (f'{r["group"]} {r["method"]}: the architecture is here ({r["complexity_model"]}), its trained '
+                   'weights and their evaluation are not')
+            row['ap'] = Cell('not measured', paper=r['ap'], command=no_command(why))
         else:
             why = f'{r["group"]} {r["method"]} is not implemented here'
             row['gflops'] = Cell('not measured', paper=r['gflops'], command=no_command(why), digits=2)

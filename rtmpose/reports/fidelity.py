@@ -129,9 +129,11 @@ def _divergences(f: dict[str, str]) -> list[tuple[str, str, str, str, str]]:
          'Sec. 3 / Fig. 3 / Table 3 on RTMPose-m, COCO, 210-420 epochs, 8 GPUs',
          'no official ablation configs',
          'params.yaml `ablations`: RTMPose-t on the embedded synthetic set with a CPU schedule (input 128x96, sigma '
-         'scaled to (2.45, 2.83), lr 5e-4 at batch 16, 6 epochs, every variant\'s backbone initialised from the '
-         '`train` stage\'s run (params.yaml `train.name`) as the paper initialises from a pre-trained CSPNeXt, heads from '
-         'scratch); earlier roadmap steps are approximated by switching the final '
+         'scaled to (2.45, 2.83), lr 5e-4 at batch 16, 12 epochs of 480 instances, every variant\'s backbone '
+         'initialised from the `train` stage\'s run (params.yaml `train.name`) as the paper initialises from a '
+         'pre-trained CSPNeXt, then FROZEN (frozen_stages 4; its outputs cached per seed and epoch and shared by '
+         'the variants), heads from scratch: the grid measures head and loss choices on fixed features, where the '
+         'paper trains the whole network); earlier roadmap steps are approximated by switching the final '
          'recipe\'s fields back (kernel 1, no GAU, feature dim = the flattened map, beta 1 without label softmax, '
          'one shared sigma = SimCC\'s 6.0 scaled to the input, no EMA, cosine from epoch 0, single-stage '
          'augmentation without CoarseDropout); the ResNet SimCC* step cannot be trained by `rtmpose train`; '

@@ -1,6 +1,6 @@
 """Complexity of the models the tables need beyond `rtmpose info`: the Table 1 baselines, RTMPose
-variants with other keypoint counts / input sizes (WholeBody 133, CrowdPose 14, AP-10K/MPII 256x256) and
-the RTMDet-nano person detector."""
+variants with other keypoint counts / input sizes (WholeBody 133, CrowdPose 14, AP-10K/MPII 256x256), the
+RTMDet-nano person detector and the speed peers (PP-TinyPose, LiteHRNet, HRNet)."""
 from __future__ import annotations
 
 import torch
@@ -55,5 +55,11 @@ def detector_complexity() -> dict[str, dict]:
     return {'rtmdet-nano': _row('rtmdet-nano', 'n/a')}
 
 
+def peer_complexity() -> dict[str, dict]:
+    """The speed peers at the sizes the tables time (TinyPose 128x96 and 256x192: Table 4's 0.08 and 0.33 rows)."""
+    from rtmpose.models import model_names
+    return {name: _row(name, 17) for name in model_names('peer')}
+
+
 def table_complexity() -> dict[str, dict]:
-    return {**baseline_complexity(), **variant_complexity(), **detector_complexity()}
+    return {**baseline_complexity(), **variant_complexity(), **detector_complexity(), **peer_complexity()}
