@@ -36,17 +36,72 @@ def read_summary(path: str) -> dict[str, dict]:
     return out
 
 
+def _git_show(root: str, rel: str) -> str | None:
+    """The committed (HEAD) text of `rel` in the git work tree at `root`, or None (no git, not committed)."""
+    import subprocess
+    try:
+        r = subprocess.run(['git', 'show', f'HEAD:{rel}'], cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout if r.returncode == 0 else None
+
+
+def _schedule(result: dict | None) -> tuple | None:
+    """What makes two runs of a variant comparable: its settings and seeds (from its results JSON)."""
+    if not isinstance(result, dict) or result.get('status') != 'done':
+        return None
+    return tuple(result.get('sets') or ()), tuple(result.get('seeds') or ())
+
+
+def committed_summary(root: str, summary_rel: str, results_rel: str, fresh: dict[str, dict]) -> dict[str, dict]:
+    """The committed summary.csv rows of the variants whose committed results ran the same settings and seeds
+    as the results in the work tree: the intervals a fresh measurement is checked against."""
+    import io
+    import json
+    text = _git_show(root, summary_rel)
+    if not text:
+        return {}
+    tmp = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        tmp[row['variant']] = row
+    out = {}
+    for name in tmp:
+        old = _git_show(root, f'{results_rel}/{name}.json')
+        try:
+            mine = _schedule(fresh.get(name))
+            same = old is not None and mine is not None and _schedule(json.loads(old)) == mine
+        except ValueError:
+            same = False
+        if same and _float(tmp[name].get('AP_ci_low')) is not None:
+            out[name] = {'AP_ci_low': _float(tmp[name]['AP_ci_low']), 'AP_ci_high': _float(tmp[name]['AP_ci_high'])}
+    return out
+
+
 def variant_table(params_path: str = 'params.yaml') -> dict[str, dict]:
     """Plain dicts for the table builders; empty when params.yaml has no valid `ablations` section.
-    `summary` holds the variant's summary.csv row (or None when not summarized yet)."""
+    `summary` holds the variant's summary.csv row (or None when not summarized yet); `committed` the interval
+    of the committed summary when the committed results ran the same settings and seeds (else None)."""
+    from rtmpose.io import read_json
     from rtmpose.train.ablation import load_ablations   # reads the declarations only; trains nothing
     try:
         cfg, variants = load_ablations(params_path)
     except Error:
         return {}
-    summary = read_summary(os.path.join(os.path.dirname(os.path.abspath(params_path)), cfg.summary))
+    root = os.path.dirname(os.path.abspath(params_path))
+    summary = read_summary(os.path.join(root, cfg.summary))
+    fresh = {}
+    for k in variants:
+        path = os.path.join(root, cfg.results_dir, f'{k}.json')
+        if os.path.isfile(path):
+            try:
+                fresh[k] = read_json(path, 'ablation results')
+            except Error:
+                pass
+    committed = committed_summary(root, os.path.relpath(os.path.join(root, cfg.summary), root),
+                                  os.path.relpath(os.path.join(root, cfg.results_dir), root), fresh)
     return {k: dict(roadmap=v.roadmap, table03=v.table03, grids=v.grids, description=v.description,
-                    unsupported=v.unsupported, summary=summary.get(k), reference=cfg.reference)
+                    unsupported=v.unsupported, summary=summary.get(k), reference=cfg.reference,
+                    committed=committed.get(k))
             for k, v in variants.items()}
 
 
@@ -55,13 +110,19 @@ def pct(v: float | None) -> float | None:
     return None if v is None else v * 100
 
 
-def interval_text(row: dict | None) -> str:
-    """'12.3 [10.1, 14.5] (n=3)' in AP percent, or '' without an interval."""
+def interval_text(row: dict | None, committed: dict | None = None) -> str:
+    """'12.3 [10.1, 14.5] (n=3)' in AP percent, or '' without an interval; a mean outside the committed
+    interval of the same settings and seeds (another machine, other libraries) is marked."""
     if not row or row.get('AP_mean') is None:
         return ''
     if row.get('AP_ci_low') is None:
-        return f"{pct(row['AP_mean']):.1f} (n={row['n_seeds']}, no interval)"
-    return f"{pct(row['AP_mean']):.1f} [{pct(row['AP_ci_low']):.1f}, {pct(row['AP_ci_high']):.1f}] (n={row['n_seeds']})"
+        text = f"{pct(row['AP_mean']):.1f} (n={row['n_seeds']}, no interval)"
+    else:
+        text = f"{pct(row['AP_mean']):.1f} [{pct(row['AP_ci_low']):.1f}, {pct(row['AP_ci_high']):.1f}] (n={row['n_seeds']})"
+    if committed and not committed['AP_ci_low'] <= row['AP_mean'] <= committed['AP_ci_high']:
+        text += (f" OUTSIDE the committed interval [{pct(committed['AP_ci_low']):.1f}, "
+                 f"{pct(committed['AP_ci_high']):.1f}]")
+    return text
 
 
 def delta_text(row: dict | None) -> str:

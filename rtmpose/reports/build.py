@@ -123,7 +123,9 @@ _SEED_COLS = [('ci', 'measured AP, mean [95% t-interval] over seeds'),
               ('vs_final', 'paired delta vs final recipe [95% t-interval]; n.s.: interval contains 0')]
 _SEED_NOTE = ('Each variant trains once per seed of `ablations.seeds` (the same seeds for every variant); the '
               'interval is a Student-t interval over seeds, the delta the mean per-seed difference against the '
-              'final recipe with its own t-interval ({}).')
+              'final recipe with its own t-interval ({}). A mean marked OUTSIDE lies outside the interval '
+              'committed with this repository for the same settings and seeds (another machine or library '
+              'version moved it).')
 
 
 def _seed_cells(variants: dict[str, dict], name: str | None) -> dict[str, Cell]:
@@ -131,7 +133,8 @@ def _seed_cells(variants: dict[str, dict], name: str | None) -> dict[str, Cell]:
     row = (variants.get(name) or {}).get('summary') if name else None
     ref = (variants.get(name) or {}).get('reference', 'final') if name else 'final'
     delta = 'reference' if name is not None and name == ref and row else delta_text(row)
-    return {'ci': label(interval_text(row)), 'vs_final': label(delta)}
+    committed = (variants.get(name) or {}).get('committed') if name else None
+    return {'ci': label(interval_text(row, committed)), 'vs_final': label(delta)}
 
 
 def _summary_file(variants: dict[str, dict]) -> str:

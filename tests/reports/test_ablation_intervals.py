@@ -66,3 +66,48 @@ def test_table3_cells_carry_interval_and_paired_difference(tmp_path):
     written = build_reports(TablesConfig(root=str(ws), paper_dir=PAPER), ws / 'params.yaml')
     assert (ws / 'reports/figures/fig3_roadmap.png').read_bytes()[:4] == b'\x89PNG'
     assert any('fig3_roadmap' in str(w) for w in written)
+
+
+def test_a_fresh_mean_outside_the_committed_interval_is_marked(tmp_path):
+    """Committed summary + results with the same settings and seeds: a fresh mean outside the committed
+    interval is marked; one inside, or one from other settings, is not."""
+    import json
+    import subprocess
+    import yaml
+    from rtmpose.reports.ablations import variant_table
+    ws = tmp_path / 'repo'
+    (ws / 'reports/ablations').mkdir(parents=True)
+    (ws / 'results').mkdir()
+    params = {'ablations': {'results_dir': 'results', 'summary': 'reports/ablations/summary.csv',
+                            'seeds': [21, 22, 23], 'variants': {'final': {'grids': ['default']},
+                                                                'kernel1': {'grids': ['default']}}}}
+    (ws / 'params.yaml').write_text(yaml.safe_dump(params))
+
+    def write(rows, sets):
+        with open(ws / 'reports/ablations/summary.csv', 'w', newline='') as f:
+            w = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS)
+            w.writeheader()
+            for r in rows:
+                w.writerow(r)
+        for r in rows:
+            (ws / f"results/{r['variant']}.json").write_text(json.dumps(
+                {'status': 'done', 'sets': sets[r['variant']], 'seeds': [21, 22, 23]}))
+
+    git = dict(cwd=ws, check=True, capture_output=True)
+    subprocess.run(['git', 'init', '-q'], **git)
+    write([_row('final', 0.40, 0.36, 0.44), _row('kernel1', 0.30, 0.27, 0.33)],
+          {'final': ['epochs=12'], 'kernel1': ['epochs=12', 'k=1']})
+    subprocess.run(['git', 'add', '-A'], **git)
+    subprocess.run(['git', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'grid'], **git)
+    # another machine: final moved outside its committed interval, kernel1 stayed inside; then kernel1's
+    # settings change (a new schedule is not compared with the old one)
+    write([_row('final', 0.47, 0.45, 0.49), _row('kernel1', 0.31, 0.28, 0.34)],
+          {'final': ['epochs=12'], 'kernel1': ['epochs=12', 'k=1']})
+    v = variant_table(str(ws / 'params.yaml'))
+    assert 'OUTSIDE the committed interval [36.0, 44.0]' in interval_text(v['final']['summary'], v['final']['committed'])
+    assert 'OUTSIDE' not in interval_text(v['kernel1']['summary'], v['kernel1']['committed'])
+    write([_row('final', 0.47, 0.45, 0.49), _row('kernel1', 0.10, 0.08, 0.12)],
+          {'final': ['epochs=12'], 'kernel1': ['epochs=24', 'k=1']})
+    v = variant_table(str(ws / 'params.yaml'))
+    assert v['kernel1']['committed'] is None
+    assert 'OUTSIDE' not in interval_text(v['kernel1']['summary'], v['kernel1']['committed'])
