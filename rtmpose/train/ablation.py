@@ -148,8 +148,6 @@ def _run_jobs(jobs: list[dict], processes: int) -> list[dict]:
 def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
     """Run ablation variant `name` of `params_path` for every seed (or record why not) and write its
     results JSON."""
-    from rtmpose.mlflow_log import start_run
-    from rtmpose.system import cpu_name
     cfg, variants = load_ablations(params_path)
     if name not in variants:
         raise Error(f'{params_path}: no ablation variant {name!r} (known: {", ".join(variants)})')
@@ -163,6 +161,8 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
         record.update(status='skipped', reason=f'not in the {cfg.grid!r} grid; set ablations.grid: paper')
         record['grid'] = 'paper'
     else:
+        from rtmpose.mlflow_log import start_run   # here: a skipped variant returns without importing MLflow
+        from rtmpose.system import cpu_name
         t0 = time.time()
         table03 = v.table03 if isinstance(v.table03, str) or v.table03 is None else ','.join(v.table03)
         tags = {'ablation': name, 'roadmap_step': v.roadmap or '', 'table03': table03 or '',
