@@ -90,6 +90,8 @@ def build(cfg: TrainConfig, meta, device: torch.device):
     if cfg.init_backbone:
         load_into(model.backbone, cfg.init_backbone, prefix='backbone.')
     model = model.to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     set_train_mode(model, cfg.frozen_stages)
     return model
 
@@ -289,6 +291,8 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
         for i, batch in enumerate(bar, start=skip):
             lr = schedule.apply(optimizer, it)
             inputs = batch['features' if from_features else 'image'].to(device, non_blocking=True).float()
+            if cfg.channels_last:
+                inputs = inputs.contiguous(memory_format=torch.channels_last)
             tx = batch['x_labels'].to(device).float()
             ty = batch['y_labels'].to(device).float()
             w = batch['weights'].to(device).float()
