@@ -21,6 +21,28 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    return frozenset(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def int8_dot_saturates() -> bool:
+    """True on an x86-64 CPU without VNNI (AVX512-VNNI or AVX-VNNI): there ONNX Runtime's u8 x s8 kernels
+    multiply-add pairs with VPMADDUBSW, whose 16-bit intermediate sums saturate for large weights, and
+    its documentation recommends 7-bit weights (reduce_range). With VNNI (VPDPBUSD, 32-bit sums) they don't."""
+    flags = cpu_flags()
+    if not flags or platform.machine().lower() not in ('x86_64', 'amd64'):
+        return False
+    return not ({'avx512_vnni', 'avx_vnni'} & flags)
+
+
 def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     """Installed versions of `names` (missing ones left out), plus Python's."""
     out = {'python': platform.python_version()}

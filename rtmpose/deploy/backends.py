@@ -65,12 +65,24 @@ def _float_patterns(precision: str) -> tuple[str, ...]:
     return MIXED_FLOAT_PATTERNS if precision == 'mixed' else ()
 
 
+def export_variant(backend_name: str, precision: str) -> str:
+    """What else (beyond model, weights, precision, input) changes an export's file on this machine: '' or a
+    short tag for the export key. ONNX Runtime int8 / mixed get 7-bit weights ('w7') on x86 CPUs without
+    VNNI, where 8-bit weights saturate its u8 x s8 kernels (rtmpose.system.int8_dot_saturates)."""
+    from rtmpose.system import int8_dot_saturates
+    if backend_name == 'onnxruntime' and precision in QUANTIZED and int8_dot_saturates():
+        return 'w7'
+    return ''
+
+
 def _write_onnxruntime(source, folder: Path, spec) -> Path:
-    """fp32: the ONNX file; int8 / mixed: the same file quantized statically (QDQ) in place."""
+    """fp32: the ONNX file; int8 / mixed: the same file quantized statically (QDQ) in place (7-bit weights
+    where export_variant says so)."""
     path = _write_onnx(source, folder, spec)
     if spec.precision in QUANTIZED:
         from rtmpose.deploy.export import quantize_onnxruntime
-        quantize_onnxruntime(path, path, source.calibration_crops, _float_patterns(spec.precision))
+        quantize_onnxruntime(path, path, source.calibration_crops, _float_patterns(spec.precision),
+                             reduce_range=export_variant(spec.backend, spec.precision) == 'w7')
     return path
 
 

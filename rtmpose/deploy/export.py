@@ -179,10 +179,11 @@ class _CropsReader:
 
 
 def quantize_onnxruntime(onnx_path: str | os.PathLike, out_path: str | os.PathLike, crops,
-                         float_patterns: Sequence[str] = ()) -> Path:
+                         float_patterns: Sequence[str] = (), reduce_range: bool = False) -> Path:
     """Static post-training int8 quantization with ONNX Runtime: QDQ format, per-channel int8 weights,
     uint8 activations calibrated (MinMax) on `crops`; nodes whose name matches a regex in
-    `float_patterns` stay fp32 (nodes_to_exclude)."""
+    `float_patterns` stay fp32 (nodes_to_exclude). `reduce_range`: 7-bit weights, which ONNX Runtime's
+    documentation recommends on x86 CPUs without VNNI (rtmpose.system.int8_dot_saturates)."""
     import re
 
     import onnx
@@ -200,7 +201,7 @@ def quantize_onnxruntime(onnx_path: str | os.PathLike, out_path: str | os.PathLi
         quant_pre_process(str(onnx_path), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(tmp), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
-                        nodes_to_exclude=exclude or None)
+                        nodes_to_exclude=exclude or None, reduce_range=reduce_range)
         os.replace(tmp, out_path)
     finally:
         for p in (tmp, pre):

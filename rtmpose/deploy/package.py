@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from rtmpose.deploy import gate
-from rtmpose.deploy.backends import QUANTIZED, backend, check_available
+from rtmpose.deploy.backends import QUANTIZED, backend, check_available, export_variant
 from rtmpose.deploy.calibration import Calibration, calibration_crops, crops_digest, gate_crops
 from rtmpose.deploy.export import DEFAULT_OPSET, POSE_OUTPUTS
 from rtmpose.deploy.runners import Runner
@@ -170,7 +170,8 @@ def export_key(spec: ExportSpec, source: SourceModel) -> str:
         # the calibration set by content (its crops' hash covers data, split, count and seed)
         n = len(source.calibration_crops) if source.calibration_crops is not None else 0
         key += f'_cal{n}-{(source.calibration_digest or "none")[:10]}'
-    return key
+    variant = export_variant(spec.backend, spec.precision)
+    return f'{key}_{variant}' if variant else key
 
 
 def runner_for(record: dict[str, Any], threads: int = 1, source: SourceModel | None = None) -> Runner:
@@ -237,6 +238,7 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
                       calibration_digest=source.calibration_digest, runtime=entry.runtime, files=files,
                       note=('random weights: valid for speed, not for accuracy'
                             if source.weights.startswith('random') else 'trained checkpoint'),
+                      variant=export_variant(spec.backend, spec.precision),
                       versions=library_versions(), export_seconds=round(export_s, 2),
                       created=time.strftime('%Y-%m-%dT%H:%M:%S'))
         record['dir'] = str(tmp)

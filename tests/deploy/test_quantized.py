@@ -84,3 +84,21 @@ def test_calibration_crops_come_from_the_training_split(tmp_path):
     assert crops_digest(a) != crops_digest(calibration_crops(Calibration(count=2), (48, 64)))   # not the seeded set
     with pytest.raises(Error, match='not found'):
         calibration_crops(Calibration(str(tmp_path / 'nope')), (48, 64))
+
+
+@pytest.mark.parametrize('flags, machine, expected', [
+    ({'avx2', 'fma'}, 'x86_64', 'w7'),                    # VPMADDUBSW: 16-bit sums saturate with 8-bit weights
+    ({'avx2', 'avx512f', 'avx512_vnni'}, 'x86_64', ''),   # VPDPBUSD: 32-bit sums
+    ({'avx2', 'avx_vnni'}, 'x86_64', ''),
+    ({'asimd'}, 'aarch64', ''),
+])
+def test_onnxruntime_int8_uses_7_bit_weights_where_8_bit_saturate(monkeypatch, flags, machine, expected):
+    import platform
+
+    from rtmpose import system
+    from rtmpose.deploy.backends import export_variant
+    monkeypatch.setattr(system, 'cpu_flags', lambda: frozenset(flags))
+    monkeypatch.setattr(platform, 'machine', lambda: machine)
+    assert export_variant('onnxruntime', 'int8') == expected
+    assert export_variant('onnxruntime', 'mixed') == expected
+    assert export_variant('onnxruntime', 'fp32') == '' and export_variant('openvino', 'int8') == ''
