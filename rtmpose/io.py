@@ -91,6 +91,17 @@ def write_json_atomic(path: str | os.PathLike, obj: object) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + '\n')
 
 
+def portable_path(path: str | os.PathLike) -> str:
+    """`path` as a record should name it: relative to the working folder (the repository, for the stages)
+    when it lies inside it, so that outputs do not depend on where the clone lives; else as given."""
+    path = os.fspath(path)
+    here = os.getcwd()
+    full = os.path.abspath(path)
+    if full == here or full.startswith(here.rstrip(os.sep) + os.sep):
+        return os.path.relpath(full, here)
+    return path
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:

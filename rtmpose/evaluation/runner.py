@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 
 from rtmpose.data.collate import collate
 from rtmpose.errors import Error
+from rtmpose.io import portable_path
 from rtmpose.evaluation.coco import Predictions, keypoint_metrics
 from rtmpose.evaluation.config import EvalConfig
 from rtmpose.evaluation.pckh import pckh
@@ -136,7 +137,7 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True, model_wrapper=No
     artifact = None
     if model_wrapper is not None:
         model, device = model_wrapper(model.cpu()), torch.device('cpu')
-        artifact = getattr(model, 'description', {}) | {'model_file': os.path.abspath(cfg.model_file or '')}
+        artifact = getattr(model, 'description', {}) | {'model_file': portable_path(cfg.model_file or '')}
     ann, root = prepared_split(data_dir, cfg.split)
     ds = TopDownDataset(ann, root, model.codec(), meta, train=False, bbox_file=cfg.bbox_file,
                         bbox_score_thr=cfg.bbox_score_thr)
@@ -144,7 +145,7 @@ def evaluate_checkpoint(cfg: EvalConfig, progress: bool = True, model_wrapper=No
              if cfg.bbox_file else f'ground-truth boxes ({len(ds)} instances)')
     metrics = evaluate(model, ds, ann, dataset, meta.flip_indices, meta.sigmas, cfg.batch_size, cfg.num_workers,
                        device, cfg.flip_test, cfg.nms_thr, cfg.keypoint_score_thr, cfg.results_file, progress)
-    info = {'model': model_name, 'checkpoint': os.path.abspath(cfg.checkpoint), 'dataset': dataset,
+    info = {'model': model_name, 'checkpoint': portable_path(cfg.checkpoint), 'dataset': dataset,
             'data_dir': data_dir, 'split': cfg.split, 'boxes': boxes, 'flip_test': cfg.flip_test,
             'metric': metric_mode(dataset), 'nms_thr': cfg.nms_thr, 'keypoint_score_thr': cfg.keypoint_score_thr,
             'device': str(device)}

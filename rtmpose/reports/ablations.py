@@ -19,8 +19,9 @@ def _float(v) -> float | None:
     return None if math.isnan(f) else f
 
 
-def read_summary(path: str) -> dict[str, dict]:
-    """summary.csv rows by variant, numbers as floats (None where empty); {} when the file is missing."""
+def read_summary(path: str, shown_as: str | None = None) -> dict[str, dict]:
+    """summary.csv rows by variant, numbers as floats (None where empty); {} when the file is missing.
+    `_file` of each row is `shown_as` (the path as params.yaml names it) or `path`."""
     if not os.path.isfile(path):
         return {}
     out = {}
@@ -31,7 +32,7 @@ def read_summary(path: str) -> dict[str, dict]:
                       'delta_ci_low', 'delta_ci_high', 'delta_ci_half_width'):
                 r[k] = _float(row.get(k))
             r['n_seeds'] = int(row.get('n_seeds') or 0)
-            r['_file'] = path
+            r['_file'] = shown_as or path
             out[row['variant']] = r
     return out
 
@@ -88,7 +89,7 @@ def variant_table(params_path: str = 'params.yaml') -> dict[str, dict]:
     except Error:
         return {}
     root = os.path.dirname(os.path.abspath(params_path))
-    summary = read_summary(os.path.join(root, cfg.summary))
+    summary = read_summary(os.path.join(root, cfg.summary), shown_as=cfg.summary)
     fresh = {}
     for k in variants:
         path = os.path.join(root, cfg.results_dir, f'{k}.json')

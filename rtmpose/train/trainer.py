@@ -24,7 +24,7 @@ from tqdm import tqdm
 from rtmpose.checkpoint import check_state_dict, load_into, read_checkpoint, save_atomic, state_dict_of
 from rtmpose.data.collate import collate
 from rtmpose.errors import Error
-from rtmpose.io import folder_lock, remove_stale_temps, write_json_atomic, write_text_atomic
+from rtmpose.io import folder_lock, portable_path, remove_stale_temps, write_json_atomic, write_text_atomic
 from rtmpose.train import distributed as D
 from rtmpose.train.config import SOURCES, TrainConfig, as_dict
 from rtmpose.train.data import ResumableSampler, build_train_set, build_val_set, set_epoch
@@ -378,7 +378,7 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
             logged = {k for r in rows for k in r}
             run.log_metrics({k: v for k, v in final.items()
                              if isinstance(v, (int, float)) and k not in logged and k != 'final_loss'})
-            run.set_tags({'checkpoint': os.path.abspath(final_path), 'run_dir': os.path.abspath(out)})
+            run.set_tags({'checkpoint': portable_path(final_path), 'run_dir': portable_path(out)})
             for name in ('config.json', 'log.csv', 'metrics.json', 'curve.png'):
                 run.log_artifact(os.path.join(out, name))
     D.barrier(d)
