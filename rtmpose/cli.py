@@ -40,19 +40,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only `command`'s module is imported and configured (every command is listed), so a
+    command starts without importing the others' dependencies. None: all of them."""
     parser = _Parser(prog='rtmpose', description='RTMPose: models, data, training, evaluation, '
                                      'deployment, the speed harness and the paper tables.')
     sub = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module).configure(p)
+        if command is None or command == name:
+            importlib.import_module(module).configure(p)
         p.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv[:1] if a in COMMANDS), '') if argv else ''
+    args = build_parser(command).parse_args(argv)
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except Error as e:
