@@ -186,21 +186,36 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
         first = per_seed[0]
         keys = [k for k in first['metrics'] if all(isinstance(p['metrics'].get(k), (int, float)) for p in per_seed)]
         record.update(status='done', run=run_name(name), runs=[p['run'] for p in per_seed], run_dir=first['run_dir'],
-                      per_seed=per_seed, parent_run_id=parent_id or '',
+                      per_seed=per_seed,
                       metrics={k: sum(p['metrics'][k] for p in per_seed) / len(per_seed) for k in keys},
                       AP=stats, interval=f't-interval over seeds, {cfg.confidence:.0%}',
                       model=first['info'].get('model', ''), dataset=first['info'].get('dataset', cfg.eval_dataset),
                       box_source=first['info'].get('boxes', ''), machine=cpu_name(), jobs=cfg.jobs,
                       threads=cfg.threads, wall_time_s=wall)
+    if record['status'] == 'done':
+        # the MLflow parent run lives beside the seeds' run folders, not in the results: a run id differs
+        # in every run, and the results of the same seeds must not
+        write_json_atomic(_parent_record(cfg, name), {'experiment': cfg.experiment, 'parent_run_id': parent_id or ''})
     write_json_atomic(out, record)
     return record
+
+
+def _parent_record(cfg: Ablations, name: str) -> str:
+    return os.path.join(cfg.runs_dir, run_name(name), 'mlflow.json')
+
+
+def _parent_run_id(cfg: Ablations, name: str) -> str | None:
+    try:
+        return read_json(_parent_record(cfg, name), 'ablation MLflow record').get('parent_run_id') or None
+    except Error:
+        return None
 
 
 # -- statistics over seeds -----------------------------------------------------------------------------------
 
 SUMMARY_FIELDS = ('variant', 'roadmap', 'table03', 'n_seeds', 'seeds', 'AP_mean', 'AP_sd', 'AP_ci_low',
                   'AP_ci_high', 'AP_ci_half_width', 'reference', 'n_paired', 'delta_AP', 'delta_ci_low',
-                  'delta_ci_high', 'delta_ci_half_width', 'significant', 'interval', 'wall_time_s')
+                  'delta_ci_high', 'delta_ci_half_width', 'significant', 'interval')
 
 
 def summarize(params_path: str = 'params.yaml') -> list[dict]:
@@ -231,7 +246,7 @@ def summarize(params_path: str = 'params.yaml') -> list[dict]:
                    seeds=' '.join(map(str, seeds)), AP_mean=st['mean'], AP_sd=st['sd'], AP_ci_low=st['low'],
                    AP_ci_high=st['high'], AP_ci_half_width=st['half_width'], reference=cfg.reference,
                    n_paired=0, delta_AP='', delta_ci_low='', delta_ci_high='', delta_ci_half_width='',
-                   significant='', interval=label, wall_time_s=r.get('wall_time_s', ''))
+                   significant='', interval=label)
         paired = sorted(set(seeds) & set(ref))
         if name != cfg.reference and paired:
             d = t_interval([ap[name][s] - ref[s] for s in paired], cfg.confidence)
@@ -242,7 +257,7 @@ def summarize(params_path: str = 'params.yaml') -> list[dict]:
         rows.append(row)
         metrics = {k: row[k] for k in ('AP_mean', 'AP_ci_low', 'AP_ci_high', 'delta_AP', 'delta_ci_low',
                                        'delta_ci_high') if isinstance(row[k], float) and not math.isnan(row[k])}
-        update_run(cfg.experiment, r.get('parent_run_id'), metrics,
+        update_run(cfg.experiment, _parent_run_id(cfg, name), metrics,
                    {'significant': row['significant']} if row['significant'] else None)
     write_csv_atomic(cfg.summary, [{k: _cell(row[k]) for k in SUMMARY_FIELDS} for row in rows], SUMMARY_FIELDS)
     return rows
