@@ -10,7 +10,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export OMP_NUM_THREADS ?= 1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test test-slow test-reference bench tables ui info clean
+.PHONY: install mlflow-server repro test test-slow test-reference test-all bench tables ui info clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,8 +31,13 @@ repro: install
 test: install
 	$(BIN)/pytest -q
 
-test-slow: install
-	$(BIN)/pytest -q -m "slow"
+# The slow tier (kill -9 resume, the real-AP training target, MLflow records and the UI server, the DVC queue,
+# OpenVINO int8/bf16) and the GPU tests (skipped without CUDA); CI runs it after `make test`.
+test-slow: install mlflow-server
+	$(BIN)/pytest -q -m "slow or gpu"
+
+# Every tier that runs on this machine kind: what .ci/run runs.
+test-all: test test-slow test-reference
 
 # Live parity against mmpose 1.3.2 in a separate environment (docs/reference-environment.md).
 REFERENCE_PYTHON ?= .refenv/bin/python
@@ -52,11 +57,15 @@ info: install
 # The server comes from constraints.txt (mlflow, mlflow-skinny, mlflow-tracing pinned together), and every
 # package already installed is held at its version: if the server needed a different version of anything
 # the suite uses (mlflow-skinny above all, whose schema the server must read), pip fails instead of changing it.
-ui: install
+mlflow-server: $(VENV)/.mlflow-server
+$(VENV)/.mlflow-server: $(VENV)/.installed
 	$(PY) -m pip list --format=freeze --exclude-editable > $(VENV)/ui-keep.txt
 	$(PY) -m pip install -q -c constraints.txt -c $(VENV)/ui-keep.txt mlflow || { echo "make ui: installing" \
 	  "the MLflow server would change a package the suite uses; constraints.txt must pin mlflow, mlflow-skinny" \
 	  "and mlflow-tracing to one release the index serves (then make install)" >&2; exit 1; }
+	touch $@
+
+ui: install mlflow-server
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000 --workers 1
 
 clean:

@@ -8,7 +8,7 @@ area = product of the aspect-fixed box scale, then COCOeval with the data set's 
 Modes: 'coco' (COCO, AP-10K, synthetic; pycocotools), 'crowdpose' (xtcocotools 'keypoints_crowd',
 use_area False, easy/medium/hard), 'wholebody' (body/foot/face/hand/whole-body AP: one pycocotools
 COCOeval per part over that part's keypoints and sigmas, which is what xtcocotools' keypoints_<part>
-types compute; tests check the equality against xtcocotools when it is installed).
+types compute; tests check the equality against xtcocotools, which `make install` builds for this numpy).
 """
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def _run_cocoeval(gt_dict: dict, results: list[dict], sigmas: np.ndarray, names:
 def _crowdpose_eval(gt_dict: dict, results: list[dict], sigmas: np.ndarray, gt_path: str | None) -> dict:
     try:
         from xtcocotools.cocoeval import COCOeval
-    except ImportError:
+    except (ImportError, ValueError):   # absent, or its wheel built against numpy 1 ('dtype size changed')
         raise Error('CrowdPose evaluation needs xtcocotools built for this numpy: '
                     '.venv/bin/pip install cython && .venv/bin/pip install --no-build-isolation '
                     '--no-binary xtcocotools xtcocotools') from None
