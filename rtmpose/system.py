@@ -54,6 +54,17 @@ def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     return out
 
 
+def usable_cores() -> int:
+    """The logical CPUs this process may run on: its affinity mask where the OS has one (a container or
+    `taskset` may allow fewer than the machine has), else os.cpu_count(). What `threads: all` means."""
+    if hasattr(os, 'sched_getaffinity'):
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except OSError:
+            pass
+    return os.cpu_count() or 1
+
+
 def describe_machine() -> dict[str, object]:
-    return dict(cpu=cpu_name(), logical_cores=os.cpu_count(), platform=platform.platform(),
+    return dict(cpu=cpu_name(), logical_cores=os.cpu_count(), usable_cores=usable_cores(), platform=platform.platform(),
                 omp_num_threads=os.environ.get('OMP_NUM_THREADS', ''), **library_versions())

@@ -128,6 +128,15 @@ def _openvino_precision_unavailable(precision: str) -> str | None:
 
 
 def _ncnn_precision_unavailable(precision: str) -> str | None:
+    """fp16: refused where ncnn runs an fp16 request in fp32 (its x86 wheel does, bit for bit); int8: needs
+    tools the wheel lacks."""
+    if precision == 'fp16':
+        got = runners.ncnn_fp16_support()
+        if got['executed_precision'] != 'fp16':
+            flags = ', '.join(f'{k} {v}' for k, v in got.items() if k.startswith(('cpu_support_', 'cpuinfo_')))
+            return (f'fp16 requested, executed fp32: with its fp16 storage/arithmetic options on, this ncnn gives '
+                    f'outputs bit-identical to fp32 on this CPU ({flags})')
+        return None
     if precision != 'int8':
         return None
     from rtmpose.deploy.export import ncnn_int8_unavailable_reason
@@ -155,7 +164,8 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
     # openvino fp16 / bf16: the fp32 IR compiled with that inference precision hint; int8 / mixed: NNCF
     Backend('openvino', 'model.xml', PRECISIONS, 'openvino', _via_onnx(_to_openvino), runners.openvino_runner,
             precision_unavailable=_openvino_precision_unavailable),
-    # ncnn fp16: fp16 weights (pnnx fp16=1) and fp16 storage/arithmetic; int8 needs tools the wheel lacks
+    # ncnn fp16: fp16 weights (pnnx fp16=1) and fp16 storage/arithmetic, refused where ncnn executes it in fp32
+    # (x86 wheels: runners.ncnn_fp16_support); int8 needs tools the wheel lacks
     Backend('ncnn', 'model.ncnn.param', ('fp32', 'fp16', 'int8'), 'ncnn', _via_onnx(_to_ncnn), runners.ncnn_runner,
             precision_unavailable=_ncnn_precision_unavailable),
     Backend('tensorrt', 'model.engine', ('fp32', 'fp16'), 'tensorrt', _via_onnx(_to_tensorrt),

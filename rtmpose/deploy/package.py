@@ -186,7 +186,14 @@ def runner_for(record: dict[str, Any], threads: int = 1, source: SourceModel | N
         module.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))  # the cache's own file
         return entry.runner(module, threads, record['precision'])
     from rtmpose.deploy.runners import make_runner
-    return make_runner(record['backend'], path, threads, record['precision'])
+    runner = make_runner(record['backend'], path, threads, record['precision'])
+    if runner.info.get('executed_precision') == 'not probed yet':
+        # ncnn fp16 from a file that declares no input shape: probe what it executes now, on a seeded input of
+        # the export's size, so a refusal comes here and no timed call pays for the probe
+        from rtmpose.seeded import seeded_images
+        w, h = record['input_size']
+        runner(seeded_images(1, h, w, seed=0).numpy())
+    return runner
 
 
 def load_record(folder: str | os.PathLike, verify: bool = True) -> dict[str, Any] | None:

@@ -7,9 +7,14 @@ Runtimes: onnxruntime, openvino, ncnn, tensorrt (lazy import, GPU), torch (eager
 backend uses which is the table in rtmpose.deploy.backends.
 CPU backends are pinned to `threads` intra-op threads (the paper times ONNX Runtime with one).
 `runner.sync` is a callable to run before reading a clock on asynchronous devices (None on CPU).
+`runner.info` records what the runtime really used: OpenVINO's inference precision as the plugin reads it back;
+ncnn's executed precision, found by running the model with its fp16 options on and off (ncnn keeps the options
+as set whatever the CPU can do; its x86 wheel runs an fp16 request in fp32, bit for bit, and such a runner is
+refused: "ncnn fp16 requested, executed fp32").
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +40,18 @@ class Runner:
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         return self.fn(x)
+
+
+def executed_precision(runner: Runner) -> str:
+    """What the runtime says it executed: ncnn's output comparison (`executed_precision`), OpenVINO's inference
+    precision as the plugin reads it back (float precisions), else the requested precision."""
+    info = runner.info or {}
+    if info.get('executed_precision'):
+        return str(info['executed_precision'])
+    used = str(info.get('INFERENCE_PRECISION_HINT', ''))
+    if used and runner.precision in ('fp32', 'fp16', 'bf16'):
+        return {'f32': 'fp32', 'f16': 'fp16', 'bf16': 'bf16'}.get(used, used)
+    return runner.precision
 
 
 def _need_file(model_file, backend: str) -> str:
@@ -89,22 +106,26 @@ def openvino_runner(path: str, threads: int, precision: str) -> Runner:
                         'openvino': ov.get_version()})
 
 
-def ncnn_runner(path: str, threads: int, precision: str) -> Runner:
+NCNN_FP16_OPTIONS = ('use_fp16_packed', 'use_fp16_storage', 'use_fp16_arithmetic')
+
+
+def _ncnn_net(path: str, threads: int, fp16: bool):
     import ncnn
-    if precision not in ('fp32', 'fp16'):
-        raise Error(f'ncnn: precision {precision} not supported (fp32 or fp16)')
-    fp16 = precision == 'fp16'
     net = ncnn.Net()
     net.opt.num_threads = threads
     net.opt.use_vulkan_compute = False
     # fp32 means fp32 everywhere: ncnn otherwise stores activations in fp16/bf16 where the CPU allows
-    net.opt.use_fp16_packed = fp16
-    net.opt.use_fp16_storage = fp16
-    net.opt.use_fp16_arithmetic = fp16
+    for name in NCNN_FP16_OPTIONS:
+        setattr(net.opt, name, fp16)
     net.opt.use_bf16_storage = False
     bin_path = os.path.splitext(path)[0] + '.bin'
     if net.load_param(path) != 0 or net.load_model(bin_path) != 0:
         raise Error(f'{path}: ncnn cannot load it (needs {bin_path} beside it)')
+    return net
+
+
+def _ncnn_fn(net) -> Callable[[np.ndarray], list[np.ndarray]]:
+    import ncnn
     in_name = net.input_names()[0]
     out_names = list(net.output_names())
 
@@ -117,9 +138,135 @@ def ncnn_runner(path: str, threads: int, precision: str) -> Runner:
                 _, out = ex.extract(name)
                 results[i].append(np.array(out))
         return [np.stack(r) for r in results]
-    return Runner('ncnn', precision, threads, fn,
-                  info={'num_threads': threads, 'use_fp16_storage': fp16, 'use_fp16_arithmetic': fp16,
-                        'ncnn': ncnn.__version__})
+    return fn
+
+
+def ncnn_input_shape(path: str) -> tuple[int, int, int] | None:
+    """(C, H, W) of the first input as the .param file declares it (Input layer: 0=W 1=H 2=C), None if absent."""
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 4 and parts[0] == 'Input':
+                    start = 4 + int(parts[2]) + int(parts[3])
+                    kv = dict(p.split('=', 1) for p in parts[start:] if '=' in p)
+                    w, h, c = (int(kv.get(k, 0)) for k in ('0', '1', '2'))
+                    return (c, h, w) if c > 0 and h > 0 and w > 0 else None
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def executed_precision_of(fp16_outputs: list[np.ndarray], fp32_outputs: list[np.ndarray]) -> str:
+    """'fp32' when the outputs of the run with fp16 options are bit-identical to those of the run without (the
+    runtime did not act on the request), else 'fp16' (at least part of the network ran in half precision)."""
+    same = len(fp16_outputs) == len(fp32_outputs) and all(
+        a.shape == b.shape and np.array_equal(a, b, equal_nan=True) for a, b in zip(fp16_outputs, fp32_outputs))
+    return 'fp32' if same else 'fp16'
+
+
+def ncnn_cpu_support() -> dict[str, Any]:
+    """The half-precision capabilities the ncnn binding reports, and the kernel's F16C / AVX512-FP16 flags (the
+    binding has no x86 F16C check)."""
+    import ncnn
+
+    from rtmpose.system import cpu_flags
+    out: dict[str, Any] = {}
+    for name in ('cpu_support_arm_asimdhp', 'cpu_support_x86_avx2', 'cpu_support_x86_avx512_fp16'):
+        fn = getattr(ncnn, name, None)
+        if callable(fn):
+            out[name] = bool(fn())
+    flags = cpu_flags()
+    if flags:
+        out['cpuinfo_f16c'] = 'f16c' in flags
+        out['cpuinfo_avx512_fp16'] = 'avx512_fp16' in flags
+    return out
+
+
+def ncnn_executed_precision(path: str, threads: int = 1, shape: tuple[int, int, int] | None = None,
+                            seed: int = 0) -> dict[str, Any]:
+    """Run the model at `path` once with ncnn's fp16 options on and once off, on the same seeded input, and say
+    what ran: ncnn keeps its options as they were set (reading them back after loading says nothing), so the
+    outputs decide."""
+    shape = shape or ncnn_input_shape(path)
+    if shape is None:
+        raise Error(f'{path}: the ncnn param file declares no input shape to probe its precision with')
+    x = np.random.default_rng(seed).standard_normal((1, *shape)).astype(np.float32)
+    half = _ncnn_fn(_ncnn_net(path, threads, True))(x)
+    full = _ncnn_fn(_ncnn_net(path, threads, False))(x)
+    if not all(np.isfinite(o).all() for o in full):
+        raise Error(f'{path}: the ncnn precision probe gave non-finite outputs; it cannot say what ran')
+    return dict(executed_precision=executed_precision_of(half, full),
+                fp16_probe_max_abs_diff=max(float(np.abs(a - b).max()) for a, b in zip(half, full)),
+                **ncnn_cpu_support())
+
+
+def _support_text(info: dict[str, Any]) -> str:
+    keys = [k for k in info if k.startswith(('cpu_support_', 'cpuinfo_'))]
+    return ', '.join(f'{k} {info[k]}' for k in keys) or 'no capability reported'
+
+
+def ncnn_runner(path: str, threads: int, precision: str) -> Runner:
+    import ncnn
+    if precision not in ('fp32', 'fp16'):
+        raise Error(f'ncnn: precision {precision} not supported (fp32 or fp16)')
+    fp16 = precision == 'fp16'
+    net = _ncnn_net(path, threads, fp16)
+    run = _ncnn_fn(net)
+    info: dict[str, Any] = {'num_threads': threads, **{name: fp16 for name in NCNN_FP16_OPTIONS},
+                            'ncnn': ncnn.__version__, 'executed_precision': 'fp32' if not fp16 else 'not probed yet'}
+    if not fp16:
+        return Runner('ncnn', precision, threads, run, info=info)
+
+    def refuse_fp32() -> None:
+        if info['executed_precision'] != 'fp16':
+            raise Error(f'ncnn fp16 requested, executed fp32: with its fp16 storage/arithmetic options on, ncnn '
+                        f'{ncnn.__version__} gives outputs bit-identical to fp32 on this CPU ({_support_text(info)}); '
+                        'an fp16 row would be an fp32 timing under another name')
+
+    shape = ncnn_input_shape(path)
+    if shape is not None:                 # the file declares its input: probe now
+        info.update(ncnn_executed_precision(path, threads, shape))
+        refuse_fp32()
+        return Runner('ncnn', precision, threads, run, info=info)
+
+    def fn(x):                            # pnnx writes no input shape: the first input is the probe
+        if info['executed_precision'] == 'not probed yet':
+            half, full = run(x), _ncnn_fn(_ncnn_net(path, threads, False))(x)
+            info.update(executed_precision=executed_precision_of(half, full),
+                        fp16_probe_max_abs_diff=max(float(np.abs(a - b).max()) for a, b in zip(half, full)),
+                        **ncnn_cpu_support())
+            refuse_fp32()
+            return half
+        refuse_fp32()
+        return run(x)
+    return Runner('ncnn', precision, threads, fn, info=info)
+
+
+@functools.lru_cache(maxsize=None)
+def ncnn_fp16_support() -> dict[str, Any]:
+    """What this machine's ncnn runs when fp16 is requested, from a small convolution + inner-product network
+    with fp16 weights written here (no converter needed): `executed_precision` and the capability flags."""
+    import struct
+    import tempfile
+    rng = np.random.default_rng(0)
+    c, k, o, n = 3, 3, 8, 16
+    w = rng.standard_normal((o, c, k, k)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    fc_w = rng.standard_normal((4, o * 7 * 7)).astype(np.float32)   # 16x16, 3x3 stride 2: 7x7
+    fc_b = rng.standard_normal(4).astype(np.float32)
+    fp16_tag = struct.pack('<I', 0x01306B47)          # ncnn's marker of fp16 weights in a .bin file
+    with tempfile.TemporaryDirectory(prefix='rtmpose-ncnn-probe-') as tmp:
+        param = os.path.join(tmp, 'probe.param')
+        with open(param, 'w') as f:
+            f.write(f'7767517\n4 4\nInput in0 0 1 in0 0={n} 1={n} 2={c}\n'
+                    f'Convolution conv0 1 1 in0 c0 0={o} 1={k} 11={k} 2=1 12=1 3=2 13=2 4=0 14=0 5=1 6={w.size}\n'
+                    f'ReLU relu0 1 1 c0 r0\n'
+                    f'InnerProduct fc0 1 1 r0 out0 0=4 1=1 2={fc_w.size}\n')
+        with open(os.path.join(tmp, 'probe.bin'), 'wb') as f:
+            f.write(fp16_tag + w.astype(np.float16).tobytes() + b.tobytes()
+                    + fp16_tag + fc_w.astype(np.float16).tobytes() + fc_b.tobytes())
+        return ncnn_executed_precision(param, 1, (c, n, n))
 
 
 def tensorrt_runner(path: str, threads: int, precision: str) -> Runner:

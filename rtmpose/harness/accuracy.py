@@ -32,7 +32,8 @@ import torch
 
 from rtmpose.errors import Error
 
-ACCURACY_FIELDS = ('model', 'input', 'backend', 'precision', 'artifact', 'AP', 'delta_AP', 'delta_ci_low', 'delta_ci_high',
+ACCURACY_FIELDS = ('model', 'input', 'backend', 'precision', 'executed_precision', 'artifact', 'AP', 'delta_AP',
+                   'delta_ci_low', 'delta_ci_high',
                    'kpt_err_px_median', 'kpt_err_px_p95', 'latency_ms_median', 'threads', 'gate', 'reason')
 CHOICE_FIELDS = ('choice', 'default', 'alternative', 'AP_default', 'AP_alternative', 'delta_AP', 'delta_ci_low',
                  'delta_ci_high', 'note')
@@ -289,6 +290,7 @@ def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, boot: PairedBootstrap)
     from rtmpose.deploy.backends import backend
     from rtmpose.deploy.calibration import Calibration, gate_crops
     from rtmpose.deploy.package import ExportSpec, export, runner_for
+    from rtmpose.deploy.runners import executed_precision
     cal = Calibration(s.data_dir, s.calibration_split, s.calibration_count, s.dataset)
     input_size = tuple(st.template.config.input_size)
     # the raw-output gate on held-out val crops: a calibrated int8 model is judged on data, not on noise
@@ -312,6 +314,7 @@ def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, boot: PairedBootstrap)
         # the raw-output gate again, on the file as it is now (not the record written at export time)
         g = gate.check(runner, st.template, lambda sx, sy: st.template.codec().decode(sx, sy), input_size, p,
                        backend(b).tolerance(p), gate_inputs)
+        row['executed_precision'] = executed_precision(runner)   # what the runtime ran (read back, or probed)
         pred, results = predictions(st, RunnerModule(runner, st.template), s, desc=target)
         ev = image_eval(st.gt, results, st.meta.sigmas)
         delta, lo, hi = boot.delta(ev)
@@ -387,7 +390,9 @@ def summary_md(s: DeploySettings, ref_ap: float, rows: list[dict], choices: list
             continue
         gate = r['gate'] + (f': {r["reason"]}' if r['reason'] else '')
         lat = _fmt(r['latency_ms_median'], '.2f')
-        lines.append(f'| {r["backend"]} | {r["precision"]} | {r["AP"]:.4f} | {r["delta_AP"]:+.4f} '
+        prec = r['precision'] + (f' (executed {r["executed_precision"]})'
+                                 if r.get('executed_precision') not in (None, '', r['precision']) else '')
+        lines.append(f'| {r["backend"]} | {prec} | {r["AP"]:.4f} | {r["delta_AP"]:+.4f} '
                      f'[{r["delta_ci_low"]:+.4f}, {r["delta_ci_high"]:+.4f}] | {r["kpt_err_px_median"]:.2f} / '
                      f'{r["kpt_err_px_p95"]:.2f} | {lat} | {gate} |')
     if choices:
@@ -413,6 +418,7 @@ def run_deploy(s: DeploySettings, mlflow: bool = True) -> int:
         ref_eval = image_eval(st.gt, ref_results, st.meta.sigmas)
         w, h = st.template.config.input_size
         rows = [{'model': s.model, 'input': f'{h}x{w}', 'backend': 'pytorch', 'precision': 'fp32',
+                 'executed_precision': 'fp32',
                  'artifact': s.checkpoint,
                  'AP': ref_eval.ap, 'delta_AP': 0.0, 'delta_ci_low': 0.0, 'delta_ci_high': 0.0,
                  'kpt_err_px_median': 0.0, 'kpt_err_px_p95': 0.0, 'latency_ms_median': 'see reports/bench',

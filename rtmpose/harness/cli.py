@@ -15,6 +15,18 @@ def _default(name: str) -> str:
     return ' '.join(map(str, value)) if isinstance(value, list) else str(value)
 
 
+def _thread_count(text: str) -> int | str:
+    if text.strip().lower() == 'all':
+        return 'all'
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a thread count or all, got {text!r}') from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'expected a thread count >= 0 (0 = all), got {value}')
+    return value
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     d = _default
     p.add_argument('--params', metavar='YAML', help="take the settings from this file's `bench` section "
@@ -29,7 +41,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--peer-backends', nargs='+', choices=BACKEND_NAMES, metavar='BACKEND',
                    help=f'backends for the peers (default {d("peer_backends")})')
     p.add_argument('--precisions', nargs='+', choices=PRECISIONS, metavar='PRECISION', help=f'default {d("precisions")}')
-    p.add_argument('--threads', nargs='+', type=int, help=f'default {d("threads")}')
+    p.add_argument('--threads', nargs='+', type=_thread_count, metavar='N|all',
+                   help=f'thread counts; `all` (or 0) = every core this process may use, recorded as its number '
+                   f'(default {d("threads")}; the like-for-like comparison with the paper\'s CPU figures is `1 all`)')
     p.add_argument('--spans', nargs='+', choices=SPANS, help=f'default {d("spans")}')
     p.add_argument('--peer-spans', nargs='+', choices=SPANS, help=f'default {d("peer_spans")}')
     p.add_argument('--warmup', type=int, help=f'warm-up runs (default {d("warmup")})')

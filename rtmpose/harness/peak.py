@@ -14,8 +14,11 @@ latency; "% of peak" is that rate over a peak that truly bounds it. The peak is 
   /proc/cpuinfo 'cpu MHz'. A virtual machine reports its nominal clock there, not the turbo clock it runs
   at; the figure is then below the measured probes and is not a bound, and the report says so.
 
-The denominator (`peak_gmacs`) is the largest of these figures. A row above it means the peak is wrong:
-`check_fractions` finds such rows, and the bench prints and records them.
+The denominator (`peak_gmacs`) is the largest of these figures, per core. A row on N threads uses at most
+min(N, cores) cores: its rate per core (achieved / min(N, cores)) is set against that per-core peak, so "% of
+peak" is a per-core efficiency and 1-thread and all-cores rows read on one scale (with SMT two logical cores
+share one core's FMA units, so the per-core figure of such a row is a lower bound). A row above 100% means the
+peak is wrong: `check_fractions` finds such rows, and the bench prints and records them.
 """
 from __future__ import annotations
 
@@ -210,26 +213,43 @@ def judge_theoretical(figures: dict[str, dict[str, Any]]) -> None:
                       'core runs at (a virtual machine shows its nominal clock); not a bound')
 
 
-def peak_for_threads(floor: dict[str, Any], threads: int) -> float:
+def cores_for_threads(threads: int, cores: int | None = None) -> int:
+    """The cores a row on `threads` threads can use: min(threads, the cores this process may run on)."""
+    from rtmpose.system import usable_cores
+    return max(1, min(int(threads), cores or usable_cores()))
+
+
+def peak_for_threads(floor: dict[str, Any], threads: int, cores: int | None = None) -> float:
     """The bound for a row on `threads` threads: per-core peak x min(threads, cores)."""
-    return floor['peak_gmacs'] * min(threads, os.cpu_count() or threads)
+    return floor['peak_gmacs'] * cores_for_threads(threads, cores)
 
 
-def achieved(gflops: float, latency_ms: float, peak_gmacs: float) -> dict[str, float]:
-    """GMAC/s a model reached at `latency_ms` and its fraction of the peak."""
+def achieved(gflops: float, latency_ms: float, peak_gmacs: float, cores: int = 1) -> dict[str, float]:
+    """GMAC/s a model reached at `latency_ms` on `cores` cores, per core, and its fraction of the peak.
+
+    `peak_gmacs` is the row's bound (per-core peak x `cores`, peak_for_threads), so the fraction is the rate per
+    core over the per-core peak: a per-core efficiency, comparable between 1-thread and all-cores rows."""
     rate = gflops / (latency_ms / 1e3)
-    return dict(achieved_gflops_per_s=rate, fraction_of_peak=rate / peak_gmacs if peak_gmacs > 0 else float('nan'))
+    cores = max(1, int(cores))
+    return dict(achieved_gflops_per_s=rate, gmacs_per_core=rate / cores, peak_gmacs_per_core=peak_gmacs / cores,
+                cores_for_peak=cores, fraction_of_peak=rate / peak_gmacs if peak_gmacs > 0 else float('nan'))
+
+
+def _num(v) -> float:
+    try:
+        return float(v if v not in (None, '') else 'nan')
+    except (TypeError, ValueError):
+        return float('nan')
 
 
 def check_fractions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows whose fraction of peak exceeds 1: each one proves the peak wrong."""
+    """Rows above the per-core peak (fraction of peak > 1, or GMAC/s per core > the per-core peak where the row
+    records both): each one proves the peak wrong."""
     out = []
     for r in rows:
-        try:
-            f = float(r.get('fraction_of_peak') or 'nan')
-        except (TypeError, ValueError):
-            continue
-        if f > 1:
+        f = _num(r.get('fraction_of_peak'))
+        per_core, bound = _num(r.get('gmacs_per_core')), _num(r.get('peak_gmacs_per_core'))
+        if f > 1 or per_core > bound * (1 + 1e-9):
             out.append(r)
     return out
 

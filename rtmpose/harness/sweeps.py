@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rtmpose.errors import Error
-from rtmpose.harness.bench import BenchConfig
+from rtmpose.harness.bench import BenchConfig, thread_counts
 from rtmpose.harness.timing import summarize_timing, time_interleaved
 
 SWEEPS = ('people', 'batch', 'threads')
@@ -35,11 +34,13 @@ STATS = ('median_ms', 'median_ci_lo_ms', 'median_ci_hi_ms', 'mean_ms', 'p90_ms',
 
 
 def all_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    from rtmpose.system import usable_cores
+    return usable_cores()
 
 
-def _threads(values: list[int]) -> list[int]:
-    return list(values) if values else sorted({1, all_cores()})
+def _threads(values: list[int | str]) -> list[int]:
+    """Thread counts of a sweep (`all` / 0: every usable core); empty: 1 and all cores."""
+    return thread_counts(values) if values else sorted({1, all_cores()})
 
 
 def _stats(t, threads, cfg: BenchConfig) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def sweep_batch(cfg: BenchConfig, progress: bool = True) -> list[dict[str, Any]]
     rows = []
     for model in cfg.models:
         for backend in cfg.sweep_batch_backends:
-            for threads in cfg.threads:
+            for threads in cfg.thread_counts():
                 try:
                     record, source, runner = _open(model, backend, 'fp32', threads, cfg)
                 except Error as e:
@@ -229,7 +230,8 @@ def sweep_command(cfg: BenchConfig, which: str, progress: bool = True) -> int:
         raise Error(f'unknown sweep {which!r}; choose from: {", ".join(SWEEPS)}')
     if which == 'threads':
         from rtmpose.harness.bench import bench_command
-        sub = replace(cfg, threads=cfg.sweep_threads or list(range(1, all_cores() + 1)),
+        sub = replace(cfg, threads=thread_counts(cfg.sweep_threads) if cfg.sweep_threads
+                      else list(range(1, all_cores() + 1)),
                       out=str(out / 'sweep-threads'), external=[])
         return bench_command(sub)
     if which == 'batch':

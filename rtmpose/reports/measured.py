@@ -92,6 +92,8 @@ class Measurements:
     ablations: dict[str, dict] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     machine: str = ''
+    machine_cores: int | None = None          # usable (else logical) cores of the bench machine (machine.json)
+    machine_peak: float | None = None         # its fp32 peak per core, GMAC/s (machine.json floor.peak_gmacs)
 
     def source(self, name: str) -> str:
         """The input file TablesConfig field `name` names, as provenance shows it (relative to the root)."""
@@ -162,24 +164,36 @@ class Measurements:
                                 machine=r.get('machine', '')))
 
     # -- speed --------------------------------------------------------------------------------------
-    def latency_ms(self, model: str, backend: str, span: str = 'model', stat: str = 'mean',
-                   table: str = 'latency', precision: str | None = None) -> Value | None:
-        """A timing row for (model, backend, span): 1-thread rows first (the paper's CPU protocol), and rows
-        of `precision` when there are any."""
+    def timing(self, model: str, backend: str, span: str = 'model', stat: str = 'mean', table: str = 'latency',
+               precision: str | None = None, threads: str | None = None) -> dict | None:
+        """The timing row for (model, backend, span), normalized (see _norm_timing); rows of `precision` when
+        there are any. threads: None = 1-thread rows first (the paper's stated CPU protocol), '1' = 1-thread
+        rows only, 'all' = rows that used every core of their machine only."""
         rows = [r for r in (self.latency if table == 'latency' else self.pipeline)
                 if r['model'] == model and r['backend'] == backend.lower()
                 and not (r['span'] and span and r['span'] != span) and r.get(stat) is not None]
         if precision is not None and any(r['precision'] == precision for r in rows):
             rows = [r for r in rows if r['precision'] == precision]
+        if threads == 'all':
+            rows = [r for r in rows if r['all_cores']]
+        elif threads is not None:
+            rows = [r for r in rows if r['threads'] == str(threads)]
         if not rows:
             return None
-        r = sorted(rows, key=lambda r: r['threads'] == '1')[-1]
-        detail = ', '.join(x for x in (r['precision'], f"{r['threads']} thr" if r['threads'] else '',
-                                       f"span {r['span']}" if r['span'] else '', r['extra']) if x)
-        return Value(r[stat], Provenance(f"{r['_file']}:{r['_line']}", run=r['run'], model=model,
-                                         dataset=f"input {r['input']}" if r.get('input') else '',
-                                         backend=f"{r['backend']} ({detail})" if detail else r['backend'],
-                                         machine=r['machine']))
+        return sorted(rows, key=lambda r: r['threads'] == '1')[-1]
+
+    def provenance(self, r: dict) -> Provenance:
+        detail = ', '.join(x for x in (r['precision'], _threads_text(r), f"span {r['span']}" if r['span'] else '',
+                                       r['extra']) if x)
+        return Provenance(f"{r['_file']}:{r['_line']}", run=r['run'], model=r['model'],
+                          dataset=f"input {r['input']}" if r.get('input') else '',
+                          backend=f"{r['backend']} ({detail})" if detail else r['backend'], machine=r['machine'])
+
+    def latency_ms(self, model: str, backend: str, span: str = 'model', stat: str = 'mean',
+                   table: str = 'latency', precision: str | None = None, threads: str | None = None) -> Value | None:
+        """A timing (`stat` ms) for (model, backend, span), chosen as `timing` chooses its row."""
+        r = self.timing(model, backend, span, stat, table, precision, threads)
+        return None if r is None else Value(r[stat], self.provenance(r))
 
     def backends(self, table: str = 'latency') -> list[str]:
         rows = self.latency if table == 'latency' else self.pipeline
@@ -230,7 +244,13 @@ def _norm_eval(d: dict, path: str) -> dict | None:
                 machine=str(_first(d, 'machine', 'device', default='')), _file=path)
 
 
-def _norm_timing(r: dict, path: str, machine: str) -> dict | None:
+def _threads_text(r: dict) -> str:
+    if not r['threads']:
+        return ''
+    return f"{r['threads']} thr" + (' = all cores' if r.get('all_cores') else '')
+
+
+def _norm_timing(r: dict, path: str, machine: str, machine_cores: int | None = None) -> dict | None:
     """A row of reports/bench/latency.csv (`rtmpose bench`) or pipeline.csv (`rtmpose demo --bench`)."""
     model = _first(r, 'model', 'pose_model', 'name')
     backend = _first(r, 'backend', 'runtime')
@@ -238,13 +258,28 @@ def _norm_timing(r: dict, path: str, machine: str) -> dict | None:
     if not model or not backend or mean is None or _first(r, 'status', default='ok') != 'ok':
         return None
     extra = ', '.join(f'{k} {r[k]}' for k in ('weights', 'boxes', 'people') if r.get(k))
+    threads = str(_first(r, 'threads', default=''))
+    cores = _float(_first(r, 'cores', default=machine_cores))
+    flag = str(_first(r, 'all_cores', default='')).lower()
+    # rows written before the bench recorded `all_cores`: all cores when the threads covered the machine's cores
+    all_cores = flag == 'true' if flag in ('true', 'false') else bool(
+        cores and _float(threads) is not None and _float(threads) >= cores)
+    rate, fraction = _float(_first(r, 'achieved_gflops_per_s')), _float(_first(r, 'fraction_of_peak'))
+    n = _float(_first(r, 'cores_for_peak')) or (min(_float(threads) or 1.0, cores) if cores else _float(threads) or 1.0)
+    per_core = _float(_first(r, 'gmacs_per_core')) or (rate / n if rate is not None else None)
+    peak_core = _float(_first(r, 'peak_gmacs_per_core')) or (
+        _float(_first(r, 'peak_gmacs')) / n if _float(_first(r, 'peak_gmacs')) else None)
     if r.get('det_model'):  # pipeline rows: the detector and its input are part of what was timed
         extra = f"detector {r['det_model']} {r.get('det_input', '')}, " + extra
     return dict(model=str(model), backend=str(backend).lower(), mean=mean,
                 median=_float(_first(r, 'median_ms')), min=_float(_first(r, 'min_ms')), fps=_float(_first(r, 'fps')),
                 gflops=_float(_first(r, 'gflops')),
                 span=str(_first(r, 'span', default='')).lower().replace('end-to-end', 'e2e'),
-                precision=str(_first(r, 'precision', default='')), threads=str(_first(r, 'threads', default='')),
+                precision=str(_first(r, 'precision', default='')), threads=threads, all_cores=all_cores,
+                cores=int(cores) if cores else None, gmacs_per_core=per_core, peak_gmacs_per_core=peak_core,
+                fraction_of_peak=fraction if fraction is not None else (
+                    per_core / peak_core if per_core is not None and peak_core else None),
+                executed_precision=str(_first(r, 'executed_precision', default='')),
                 machine=str(_first(r, 'machine', default=machine)),
                 input=str(_first(r, 'input', default='')), extra=extra,
                 run=str(_first(r, 'run', 'export_key', default='')), _file=path, _line=r.get('_line', 0))
@@ -268,11 +303,18 @@ def collect(root: str | os.PathLike = '.', config: TablesConfig | None = None) -
             (m.evals.append(e) if e else m.skipped.append(m.rel(p)))
     bench_machine = _read_json(root / cfg.bench_machine)
     machine = str(bench_machine.get('cpu', '')) if isinstance(bench_machine, dict) else ''
+    m.machine = machine
+    cores = None
+    if isinstance(bench_machine, dict):
+        cores = _float(_first(bench_machine, 'usable_cores', 'logical_cores'))
+        m.machine_cores = int(cores) if cores else None
+        m.machine_peak = _float((bench_machine.get('floor') or {}).get('peak_gmacs'))
     for p, target in ((root / cfg.bench_latency, m.latency), (root / cfg.bench_pipeline, m.pipeline)):
         for r in _read_csv(p):
             if _first(r, 'status', default='ok') != 'ok':
                 continue  # a backend that could not run here (e.g. TensorRT): its cells stay not measured
-            t = _norm_timing(r, m.rel(p), machine or f'unrecorded (no {m.source("bench_machine")})')
+            t = _norm_timing(r, m.rel(p), machine or f'unrecorded (no {m.source("bench_machine")})',
+                             int(cores) if cores else None)
             (target.append(t) if t else m.skipped.append(f'{m.rel(p)}:{r["_line"]}'))
     for cfg_path in sorted((root / cfg.runs_dir).glob(f'{cfg.train_run or "*"}/config.json')):
         d = _read_json(cfg_path)

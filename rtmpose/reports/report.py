@@ -46,7 +46,7 @@ def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = 
     tables = build_all(paper, m, variants)
     from rtmpose.reports.build import deploy_points, pareto_front, table13
     accuracy, latency = _read_csv(_at(cfg, cfg.deploy_accuracy)), _read_csv(_at(cfg, cfg.bench_latency))
-    tables.append(table13(accuracy, latency, m.machine))
+    tables.append(table13(accuracy, latency, m.machine, m.machine_cores, paper))
     written = []
     for t in tables:
         base = os.path.join(_at(cfg, cfg.out), t.id)
@@ -60,13 +60,13 @@ def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = 
         for path in roadmap_chart(paper, m, variants, _at(cfg, cfg.figures)):
             written.append((path, 'Fig. 3 roadmap'))
         from rtmpose.reports.figures import deploy_pareto
-        points = deploy_points(accuracy, latency)
+        points = deploy_points(accuracy, latency, m.machine_cores)
         for path in deploy_pareto(points, pareto_front(points), _at(cfg, cfg.figures)):
             written.append((path, 'Table 13 Pareto (not in the paper)'))
     if fidelity:
         from rtmpose.reports.fidelity import fidelity_report
         from rtmpose.reports.fidelity import deploy_choices_section
-        write_text_atomic(_at(cfg, cfg.fidelity), fidelity_report(tables, m) + deploy_choices_section(
+        write_text_atomic(_at(cfg, cfg.fidelity), fidelity_report(tables, m, paper) + deploy_choices_section(
             _read_csv(_at(cfg, cfg.deploy_choices)), cfg.deploy_choices))
         written.append((_at(cfg, cfg.fidelity), 'paper / official configs / suite defaults'))
     return written
