@@ -83,16 +83,36 @@ def test_unknown_objects_become_inert_and_code_never_runs(tmp_path):
     assert not os.path.exists(marker)
 
 
+def _differs(module, reference: dict) -> int:
+    """How many float tensors of `module` differ from `reference` (the same keys)."""
+    sd = module.state_dict()
+    assert sd.keys() == reference.keys()
+    return sum(not torch.equal(sd[k], v) for k, v in reference.items() if v.is_floating_point())
+
+
 def test_bare_state_dict_own_format_and_ddp_prefix(tmp_path):
+    from rtmpose.seeded import seeded_state_dict
     src = build_model('rtmpose-t')
+    # seeded values everywhere, BN statistics included: a fresh model differs from it in every float tensor
+    src.load_state_dict(seeded_state_dict(src.state_dict(), seed=1))
+    ref = src.state_dict()
+    floats = sum(v.is_floating_point() for v in ref.values())
     bare = tmp_path / 'bare.pth'
-    torch.save(src.state_dict(), bare)
-    load_into(build_model('rtmpose-t'), bare)
+    torch.save(ref, bare)
+    dst = build_model('rtmpose-t')
+    assert _differs(dst, ref) == floats
+    load_into(dst, bare)
+    assert _differs(dst, ref) == 0
     ddp = tmp_path / 'ddp.pth'
-    save_atomic({'model': {f'module.{k}': v for k, v in src.state_dict().items()}, 'epoch': 3}, ddp)
-    load_into(build_model('rtmpose-t'), ddp)
+    save_atomic({'model': {f'module.{k}': v for k, v in ref.items()}, 'epoch': 3}, ddp)
+    dst = build_model('rtmpose-t')
+    load_into(dst, ddp)                             # the `module.` prefix of a DDP state dict is dropped
+    assert _differs(dst, ref) == 0
     backbone_only = build_model('rtmpose-t').backbone
+    backbone_ref = {k[len('backbone.'):]: v for k, v in ref.items() if k.startswith('backbone.')}
+    assert _differs(backbone_only, backbone_ref) == sum(v.is_floating_point() for v in backbone_ref.values())
     load_into(backbone_only, bare, prefix='backbone.')
+    assert _differs(backbone_only, backbone_ref) == 0
 
 
 def test_wrong_size_names_file_and_first_key(tmp_path):

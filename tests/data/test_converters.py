@@ -16,6 +16,7 @@ FIRST_ANN = {'coco': 'annotations/person_keypoints_train2017.json',
              'crowdpose': 'json/crowdpose_trainval.json', 'ap10k': 'annotations/ap10k-train-split1.json',
              'coco-wholebody': 'annotations/coco_wholebody_train_v1.0.json',
              'aic': 'ai_challenger_keypoint_train_20170902/keypoint_train_annotations_20170909.json'}
+RECORD = {'aic': 'record 0', 'mpii': 'annolist 0'}    # the first record; COCO-format files: its annotation id
 NUM_KPTS = {'coco': 17, 'coco-singleperson': 17, 'crowdpose': 14, 'ap10k': 17, 'coco-wholebody': 133, 'aic': 14,
             'mpii': 16}
 
@@ -137,7 +138,7 @@ def test_invalid_records_fail_in_one_line(name, kind, release, tmp_path):
         prepare(name, root, out)
     msg = str(e.value)
     assert expect in msg and '\n' not in msg
-    assert ('annotation 101' in msg or 'record 0' in msg or 'annolist 0' in msg)
+    assert RECORD.get(name, 'annotation 101') in msg     # the broken record, named as its release names it
     assert not out.exists() and not list(out.parent.glob('.out.tmp-*'))
     # --skip-invalid drops the record and lists it instead
     manifest = prepare(name, root, out, skip_invalid=True)

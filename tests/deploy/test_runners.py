@@ -20,6 +20,47 @@ def test_onnx_export_names_opset_and_dynamic_batch(tiny_onnx):
     assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_param == 'batch'
 
 
+@pytest.fixture(scope='module')
+def responsive(tmp_path_factory):
+    """tiny_pose's weights with BN statistics from seeded images, its ONNX file, two inputs and its outputs.
+    (tiny_pose's own BN statistics shrink the input's effect ~10x per stage: its two reference images give
+    logits equal to ~4e-4, so the comparisons above cannot see a runner that mishandles its input.)"""
+    from rtmpose import build_model
+    from rtmpose.seeded import seeded_images, seeded_state_dict
+    from tests.pose_checks import calibrate_batchnorm
+    model = build_model('rtmpose-t')
+    model.load_state_dict(seeded_state_dict(model.state_dict(), seed=0))
+    calibrate_batchnorm(model, seeded_images(8, 256, 192, seed=7))
+    x = seeded_images(2, 256, 192, seed=3)
+    with torch.no_grad():
+        ref = [t.numpy() for t in model(x)]
+    path = export_onnx(model, tmp_path_factory.mktemp('responsive') / 't.onnx', (1, 3, 256, 192), dynamic_batch=True)
+    return model, path, x.numpy(), ref
+
+
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino', 'ncnn', 'torch'])
+def test_runners_pass_the_input_through(responsive, backend, tmp_path):
+    """Each runner on a model whose output follows its input: within the float32 bound of tests/pose_checks.py
+    of PyTorch, while the two images' logits differ by far more, so a runner that reordered, transposed or
+    ignored its input (or one image of the batch) would fail."""
+    from tests.pose_checks import logit_tolerance
+    model, path, x, ref = responsive
+    tol = logit_tolerance(*ref)
+    assert all(float(np.abs(r[0] - r[1]).max()) > 100 * tol for r in ref)
+    if backend == 'openvino':
+        runner = make_runner('openvino', export_openvino(path, tmp_path / 't.xml'), threads=1)
+    elif backend == 'ncnn':
+        runner = make_runner('ncnn', export_ncnn(path, tmp_path / 't.ncnn.param', (1, 3, 256, 192), fp16=False),
+                             threads=1)
+    elif backend == 'torch':
+        runner = make_runner('torch', model)
+    else:
+        runner = make_runner('onnxruntime', path, threads=1)
+    out = runner(x)
+    assert [o.shape for o in out[:2]] == [r.shape for r in ref]
+    assert _max_err(out, ref) <= tol
+
+
 def test_onnxruntime_matches_torch(tiny_onnx, torch_ref):
     x, ref = torch_ref
     out = make_runner('onnxruntime', tiny_onnx, threads=1)(x)

@@ -24,8 +24,24 @@ def test_fraction_check_on_synthetic_rows():
     over = dict(achieved(0.36, 3.0, peak_for_threads(floor, 1)), model='b')     # 120 of 100: the peak is wrong
     assert abs(ok['fraction_of_peak'] - 0.9) < 1e-12
     assert check_fractions([ok, over, dict(model='c', fraction_of_peak='')]) == [over]
-    two = achieved(0.36, 3.0, peak_for_threads(floor, 2))                        # 2 threads: bound x 2
-    assert two['fraction_of_peak'] <= 1 or peak_for_threads(floor, 2) == 100.0
+    # 2 threads on 2 cores: the bound doubles, so the same 120 GMAC/s is 60 per core, 0.6 of the peak
+    assert peak_for_threads(floor, 2, cores=2) == 200.0
+    two = dict(achieved(0.36, 3.0, peak_for_threads(floor, 2, cores=2), cores=2), model='d')
+    assert abs(two['fraction_of_peak'] - 0.6) < 1e-12 and abs(two['gmacs_per_core'] - 60.0) < 1e-9
+    assert two['peak_gmacs_per_core'] == 100.0 and check_fractions([two]) == []
+    # more threads than cores: the bound stops at the cores (1 core: 120 GMAC/s is over the peak again)
+    assert peak_for_threads(floor, 4, cores=2) == 200.0 and peak_for_threads(floor, 2, cores=1) == 100.0
+    alone = dict(achieved(0.36, 3.0, peak_for_threads(floor, 2, cores=1), cores=1), model='e')
+    assert check_fractions([two, alone]) == [alone]
+
+
+def test_bound_counts_the_cores_this_process_may_use(monkeypatch):
+    import rtmpose.system
+    floor = dict(peak_gmacs=100.0)
+    monkeypatch.setattr(rtmpose.system, 'usable_cores', lambda: 2)
+    assert peak_for_threads(floor, 2) == 200.0 and peak_for_threads(floor, 8) == 200.0
+    monkeypatch.setattr(rtmpose.system, 'usable_cores', lambda: 1)
+    assert peak_for_threads(floor, 2) == 100.0
 
 
 def test_peak_is_the_largest_figure():

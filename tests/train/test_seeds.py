@@ -111,10 +111,31 @@ def test_each_variant_trains_every_seed_and_records_them(tmp_path, tiny_data, mo
     a, b = (torch.load(os.path.join(p['run_dir'], 'final.pth'), weights_only=True)['state_dict']
             for p in r['per_seed'])
     assert any(not torch.equal(a[k], b[k]) for k in a)
-    aps = [p['metrics']['AP'] for p in r['per_seed']]
-    assert r['metrics']['AP'] == pytest.approx(sum(aps) / 2) and r['AP']['n'] == 2
+    # (the record's means: test_variant_record_averages_the_seeds; this one-epoch run's AP is 0 for both seeds)
+    assert r['AP']['n'] == 2 and set(r['metrics']) == set(r['per_seed'][0]['metrics'])
     saved = json.loads(open(tmp_path / 'results' / 'final.json').read())
     assert [p['seed'] for p in saved['per_seed']] == [3, 4]
+
+
+def test_variant_record_averages_the_seeds(tmp_path, tiny_data, monkeypatch):
+    """The variant's metrics are the mean over its seeds and its AP interval their t-interval, on per-seed
+    results that differ (a real tiny run scores AP 0 for every seed, where any mean would be 0 == 0)."""
+    import rtmpose.train.ablation as ablation
+    monkeypatch.setenv('RTMPOSE_NO_MLFLOW', '1')
+    params = _tiny_grid(tmp_path, tiny_data, seeds=[3, 4, 5])
+    per_seed = {3: dict(AP=0.30, AR=0.50), 4: dict(AP=0.50, AR=0.60), 5: dict(AP=0.46, AR=0.64)}
+    monkeypatch.setattr(ablation, '_run_jobs', lambda jobs, processes: [
+        dict(seed=j['seed'], run=j['run'], run_dir=str(tmp_path / j['run']), metrics=per_seed[j['seed']],
+             info={'model': 'rtmpose-t', 'dataset': 'synthetic', 'boxes': 'ground-truth boxes'},
+             train_time_s=1.0, wall_s=1.0, reproducibility={}) for j in jobs])
+    r = run_variant('final', params)
+    assert r['status'] == 'done' and [p['seed'] for p in r['per_seed']] == [3, 4, 5]
+    assert r['metrics']['AP'] == pytest.approx(0.42, abs=1e-12) and r['metrics']['AR'] == pytest.approx(0.58, abs=1e-12)
+    st = t_interval([0.30, 0.50, 0.46])
+    assert r['AP']['n'] == 3 and r['AP']['mean'] == pytest.approx(0.42, abs=1e-12)
+    assert (r['AP']['low'], r['AP']['high']) == pytest.approx((st['low'], st['high']), abs=1e-12)
+    assert st['low'] < 0.30 and st['high'] > 0.50             # a real interval, not a point
+    assert json.loads((tmp_path / 'results' / 'final.json').read_text())['metrics'] == r['metrics']
 
 
 def _train_once(tmp_path, path, copy_to):
@@ -191,13 +212,38 @@ def test_train_stage_runs_every_seed_and_reports_the_interval(tmp_path, tiny_dat
     seeds = json.loads((tmp_path / 'report/seeds.json').read_text())
     assert seeds['n_seeds'] == 2 and [p['seed'] for p in seeds['per_seed']] == [5, 6]
     assert [p['run'] for p in seeds['per_seed']] == ['multi', 'multi-seed6']
-    aps = [p['AP'] for p in seeds['per_seed']]
-    assert seeds['AP_mean'] == pytest.approx(sum(aps) / 2)
-    st = t_interval(aps)
-    assert seeds['AP_ci_half_width'] == pytest.approx(st['half_width'])
+    assert 'AP_mean' in seeds and 'AP_ci_half_width' in seeds   # values: test_seeds_report_is_the_interval...
     # the report's metrics.json stays the first seed's (the model the later stages use)
     assert json.loads((tmp_path / 'report/metrics.json').read_text()) == \
         json.loads((tmp_path / 'runs/multi/metrics.json').read_text())
     bad = tiny_config(tmp_path, tiny_data, name='bad', seeds=[5, 5])
     r = run_cli(['train', '-c', bad, '--no-progress'])
     assert r.returncode == 2 and 'seeds must be distinct integers' in r.stderr
+
+
+def test_seeds_report_is_the_interval_of_the_seeds(tmp_path, monkeypatch):
+    """seeds.json holds the per-seed APs, their mean and t-interval, on APs that differ (a real one-epoch run
+    scores AP 0 for every seed, where the mean and the half width would be 0 == 0)."""
+    import dataclasses
+
+    import rtmpose.train.trainer as trainer
+    from rtmpose.train.config import TrainConfig
+    aps = {5: 0.30, 6: 0.50, 7: 0.46}
+
+    def fake_train(cfg, resume=True, progress=True, run=None, **kw):
+        os.makedirs(cfg.out_dir, exist_ok=True)
+        for name in ('metrics.json', 'log.csv', 'curve.png'):
+            with open(os.path.join(cfg.out_dir, name), 'w') as f:
+                f.write(json.dumps({'AP': aps[cfg.seed]}) if name == 'metrics.json' else name)
+        return {'AP': aps[cfg.seed], 'final_loss': 1.0}
+    monkeypatch.setattr(trainer, 'train', fake_train)
+    cfg = dataclasses.replace(TrainConfig(), name='multi', runs_dir=str(tmp_path / 'runs'), seeds=[5, 6, 7])
+    first = trainer.run_training(cfg, 'test', mlflow=False, report_dir=str(tmp_path / 'report'))
+    assert first['AP'] == 0.30
+    seeds = json.loads((tmp_path / 'report' / 'seeds.json').read_text())
+    st = t_interval([0.30, 0.50, 0.46])
+    assert seeds['n_seeds'] == 3 and [p['AP'] for p in seeds['per_seed']] == [0.30, 0.50, 0.46]
+    assert seeds['AP_mean'] == pytest.approx(0.42, abs=1e-12)
+    assert seeds['AP_ci_half_width'] == pytest.approx(st['half_width'], abs=1e-12) and st['half_width'] > 0.1
+    assert (seeds['AP_ci_low'], seeds['AP_ci_high']) == pytest.approx((st['low'], st['high']), abs=1e-12)
+    assert json.loads((tmp_path / 'report' / 'metrics.json').read_text()) == {'AP': 0.30}   # the first seed's

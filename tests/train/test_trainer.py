@@ -21,16 +21,23 @@ def _loss_on(model, items, loss_fn):
                              torch.stack([it['weights'] for it in items])))
 
 
-def test_one_short_epoch_decreases_the_loss(tmp_path, tiny_data):
+def test_short_training_decreases_the_loss(tmp_path, tiny_data):
     from rtmpose import KLDiscretLoss
     from rtmpose.data.dataset import TopDownDataset
     from rtmpose.data.prepared import prepared_split
     from rtmpose.train import trainer
-    # one epoch of 9 steps over the handful of people (repeated 4x), mild augmentation, flat lr
-    mild = {'rotate_factor': 0.0, 'dropout_prob': 0.0, 'half_body_prob': 0.0, 'scale_factor': [0.9, 1.1]}
-    cfg = load_config(experiment=tiny_config(tmp_path, tiny_data, epochs=1, ema=False, warmup_iters=2, base_lr=1e-3,
-                                             cosine_begin_epoch=1, batch_size=8, repeat=4, augment=mild,
-                                             val_interval=5))
+    # ten epochs of one full batch: the first 8 people, no augmentation, flat lr after a 2-step warm-up. Every
+    # step is then a step on the same objective as the one measured below (the same 8 crops, train-mode BN on
+    # those 8), and AdamW with a small flat lr on a fixed batch is a descent method: each step lowers that loss.
+    # Measured: the loss falls to 0.44, 0.44 and 0.35 of its start for seeds 21, 1 and 2 (so the claim, < 0.7,
+    # has a margin far beyond what rounding on another CPU can change). One epoch over the whole augmented set
+    # (the previous form of this test) moved it by +4 % to -7 % depending on the seed: no claim either way.
+    off = {'flip_prob': 0.0, 'half_body_prob': 0.0, 'shift_prob': 0.0, 'scale_prob': 0.0, 'rotate_prob': 0.0,
+           'hue_delta': 0, 'saturation_delta': 0, 'value_delta': 0, 'blur_prob': 0.0, 'median_blur_prob': 0.0,
+           'dropout_prob': 0.0}
+    cfg = load_config(experiment=tiny_config(tmp_path, tiny_data, epochs=10, stage2_epochs=0, ema=False,
+                                             warmup_iters=2, base_lr=1e-3, cosine_begin_epoch=10, batch_size=8,
+                                             train_limit=8, augment=off, val_interval=10))
     seen = {}
     trainer.train(cfg, resume=False, progress=False,
                   on_end=lambda model, ema, d: seen.update(model=model))
@@ -39,10 +46,10 @@ def test_one_short_epoch_decreases_the_loss(tmp_path, tiny_data):
     fresh = trainer.build(cfg, get_meta('synthetic'), torch.device('cpu'))
     ann, root = prepared_split(tiny_data, 'train')
     ds = TopDownDataset(ann, root, fresh.codec(), 'synthetic', train=False)
-    items = [ds[i] for i in range(len(ds))]
+    items = [ds[i] for i in range(8)]                      # train_limit: the first 8 instances
     loss_fn = KLDiscretLoss()
     before, after = _loss_on(fresh, items, loss_fn), _loss_on(seen['model'], items, loss_fn)
-    assert after < before * 0.97, (before, after)
+    assert after < 0.7 * before, (before, after)
     out = cfg.out_dir
     for name in ('config.json', 'last.pth', 'final.pth', 'log.csv', 'metrics.json', 'curve.png'):
         assert os.path.isfile(os.path.join(out, name)), name
