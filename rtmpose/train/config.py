@@ -73,8 +73,11 @@ class TrainConfig:
     #                                              ablation grid's runs of seconds start over instead
     flip_test: bool = True
     amp: bool = True                             # mixed precision, GPU only
-    channels_last: bool = False                  # NHWC weights and inputs (fp32 math, other summation order;
-                                                 # 1.2-1.3x faster training on CPU, tests/train/test_fast_paths.py)
+    channels_last: bool = False                  # NHWC weights and inputs (fp32 math, other summation order)
+    cpu_bf16: bool = False                       # bf16 autocast on CPU (fast only with AVX512-BF16 / AMX)
+    compile: bool = False                        # torch.compile the model (minutes of compilation first)
+    # each faster path is tested against fp32 in tests/train/test_fast_paths.py; what each pays on a CPU:
+    # tools/train_throughput.py (README, 'Training speed')
     device: str = 'auto'                         # auto | cpu | cuda
     init_checkpoint: str | None = None           # whole model from an official or own checkpoint
     init_backbone: str | None = None             # only the backbone ('backbone.' keys)

@@ -216,10 +216,16 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     loss_fn = KLDiscretLoss(beta=cfg.loss_beta, label_softmax=cfg.label_softmax, use_target_weight=True)
     amp = cfg.amp and device.type == 'cuda'
     scaler = torch.amp.GradScaler('cuda') if amp else None
+    cpu_bf16 = cfg.cpu_bf16 and device.type == 'cpu'
+    autocast = (torch.autocast('cuda', dtype=torch.float16) if amp else
+                torch.autocast('cpu', dtype=torch.bfloat16) if cpu_bf16 else contextlib.nullcontext())
     net = D.wrap_model(model, d)
+    if cfg.compile:
+        net = torch.compile(net)
     resolved = as_dict(cfg)
     derived = {'world_size': d.world_size, 'total_batch': total_batch, 'scaled_lr': lr0, 'iters_per_epoch': ipe,
                'eta_min': cfg.base_lr * cfg.cosine_min_factor, 'device': str(device), 'amp': amp,
+               'cpu_bf16': cpu_bf16,
                'num_train_instances': len(train_set), 'num_keypoints': meta.num_keypoints}
     repro = reproducibility(cfg, device)
 
@@ -277,7 +283,9 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
                          'config.json')
     log(d, f'{cfg.model} on {cfg.dataset}: {len(train_set)} instances, {ipe} iterations/epoch x {cfg.epochs} '
            f'epochs, batch {cfg.batch_size} x {d.world_size} process(es), lr {lr0:.3g}, device {device}'
-           + (', AMP' if amp else '') + (', EMA' if ema else ''))
+           + (', AMP' if amp else '') + (', bf16 autocast' if cpu_bf16 else '')
+           + (', channels-last' if cfg.channels_last else '') + (', compiled' if cfg.compile else '')
+           + (', EMA' if ema else ''))
 
     stop = False
     while epoch < cfg.epochs and not stop:
@@ -296,7 +304,7 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
             tx = batch['x_labels'].to(device).float()
             ty = batch['y_labels'].to(device).float()
             w = batch['weights'].to(device).float()
-            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+            with autocast:
                 sx, sy = model.head((inputs,)) if from_features else net(inputs)
             loss = loss_fn(sx.float(), sy.float(), tx, ty, w)
             optimizer.zero_grad(set_to_none=True)
