@@ -67,10 +67,10 @@ def _float_patterns(precision: str) -> tuple[str, ...]:
 
 def export_variant(backend_name: str, precision: str) -> str:
     """What else (beyond model, weights, precision, input) changes an export's file on this machine: '' or a
-    short tag for the export key. ONNX Runtime int8 / mixed get 7-bit weights ('w7') on x86 CPUs without
-    VNNI, where 8-bit weights saturate its u8 x s8 kernels (rtmpose.system.int8_dot_saturates)."""
+    short tag for the export key. ONNX Runtime and OpenVINO int8 / mixed get 7-bit weights ('w7') on x86
+    CPUs without VNNI, where 8-bit weights saturate their u8 x s8 kernels (rtmpose.system.int8_dot_saturates)."""
     from rtmpose.system import int8_dot_saturates
-    if backend_name == 'onnxruntime' and precision in QUANTIZED and int8_dot_saturates():
+    if backend_name in ('onnxruntime', 'openvino') and precision in QUANTIZED and int8_dot_saturates():
         return 'w7'
     return ''
 
@@ -99,7 +99,8 @@ def _to_openvino(onnx_path: Path, folder: Path, source, spec) -> None:
     from rtmpose.deploy.export import export_openvino, quantize_openvino
     xml = export_openvino(onnx_path, folder / 'model.xml')
     if spec.precision in QUANTIZED:
-        quantize_openvino(xml, source.calibration_crops, _float_patterns(spec.precision))
+        quantize_openvino(xml, source.calibration_crops, _float_patterns(spec.precision),
+                          reduce_range=export_variant(spec.backend, spec.precision) == 'w7')
 
 
 def _to_ncnn(onnx_path: Path, folder: Path, source, spec) -> None:

@@ -210,9 +210,12 @@ def quantize_onnxruntime(onnx_path: str | os.PathLike, out_path: str | os.PathLi
     return out_path
 
 
-def quantize_openvino(xml_path: str | os.PathLike, crops, float_patterns: Sequence[str] = ()) -> Path:
+def quantize_openvino(xml_path: str | os.PathLike, crops, float_patterns: Sequence[str] = (),
+                      reduce_range: bool = False) -> Path:
     """NNCF post-training int8 quantization of an OpenVINO IR in place (calibrated on `crops`); operations
-    whose name matches a regex in `float_patterns` stay in floating point (nncf.IgnoredScope)."""
+    whose name matches a regex in `float_patterns` stay in floating point (nncf.IgnoredScope). `reduce_range`:
+    7-bit weights in every layer (NNCF's overflow fix, which by default covers the first layer only), for x86
+    CPUs without VNNI (rtmpose.system.int8_dot_saturates)."""
     import logging
 
     import nncf
@@ -223,6 +226,9 @@ def quantize_openvino(xml_path: str | os.PathLike, crops, float_patterns: Sequen
     dataset = nncf.Dataset([crops[i:i + 1] for i in range(len(crops))])
     ignored = nncf.IgnoredScope(patterns=list(float_patterns), validate=False) if float_patterns else None
     kwargs = {'ignored_scope': ignored} if ignored else {}
+    if reduce_range:
+        from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+        kwargs['advanced_parameters'] = AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE)
     quantized = nncf.quantize(model, dataset, subset_size=len(crops), preset=nncf.QuantizationPreset.MIXED,
                               **kwargs)
     return _save_ir_atomic(quantized, xml_path)
