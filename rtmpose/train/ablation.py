@@ -173,9 +173,12 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
                        tags={**tags, 'mlflow.note.content': v.description or name, 'description': v.description,
                              'stage': 'variant'}) as parent:
             parent_id = parent.run_id
+            # child runs: the variant's distinguishing settings; the grid's seeds and schedule stay on the parent
+            # (a train child logs its own resolved settings, `seeds` and `epochs` among them: one value each)
+            child_params = {k: v for k, v in params.items() if k not in ('seeds', 'schedule')}
             jobs = [dict(run=run_name(name, s), seed=s, base=cfg.base, runs_dir=cfg.runs_dir, sets=record['sets'],
                          eval_dataset=cfg.eval_dataset, threads=cfg.threads, experiment=cfg.experiment,
-                         parent=parent_id, params=params, tags=tags) for s in cfg.seeds]
+                         parent=parent_id, params=child_params, tags=tags) for s in cfg.seeds]
             per_seed = _run_jobs(jobs, cfg.jobs)
             ap = [p['metrics'].get('AP', float('nan')) for p in per_seed]
             stats = t_interval(ap, cfg.confidence)
