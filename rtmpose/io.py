@@ -265,6 +265,21 @@ def folder_lock(folder: str | os.PathLike, what: str = 'run folder', on_message=
         os.close(fd)   # closing the descriptor drops the flock
 
 
+@contextlib.contextmanager
+def folder_locks(folders: Iterable[str | os.PathLike | None], what: str = 'output folder'):
+    """folder_lock on each of `folders` (None and repeats skipped) for the block: every command that writes a
+    folder other commands read holds it, so two writers never mix their files (the second is refused in one
+    line naming the first)."""
+    seen = []
+    with contextlib.ExitStack() as stack:
+        for folder in folders:
+            if folder is None or os.path.realpath(os.fspath(folder)) in seen:
+                continue
+            seen.append(os.path.realpath(os.fspath(folder)))
+            stack.enter_context(folder_lock(folder, what))
+        yield
+
+
 def _read_holder(fd: int) -> dict:
     try:
         data = json.loads(os.pread(fd, 4096, 0).decode() or '{}')

@@ -28,7 +28,7 @@ from rtmpose.deploy.calibration import Calibration, calibration_crops, crops_dig
 from rtmpose.deploy.export import DEFAULT_OPSET, POSE_OUTPUTS
 from rtmpose.deploy.runners import Runner
 from rtmpose.errors import Error
-from rtmpose.io import sha256_file, write_json_atomic
+from rtmpose.io import remove_stale_temps, sha256_file, write_json_atomic
 from rtmpose.system import library_versions
 
 DEFAULT_ROOT = 'harness/exports'
@@ -202,7 +202,15 @@ def load_record(folder: str | os.PathLike, verify: bool = True) -> dict[str, Any
     meta = folder / 'export.json'
     if not meta.is_file():
         return None
-    record = json.loads(meta.read_text())
+    try:
+        record = json.loads(meta.read_text())
+        if not isinstance(record, dict):
+            raise ValueError('not a JSON object')
+    except (ValueError, UnicodeDecodeError, OSError) as e:   # truncated by a kill, or damaged: an absent entry
+        import sys
+        print(f'rtmpose: {meta}: unreadable export record ({str(e).splitlines()[0][:80]}); exporting again',
+              file=sys.stderr)
+        return None
     record['dir'] = str(folder)
     if verify:
         for name, digest in record.get('files', {}).items():
@@ -226,7 +234,13 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
         source.calibration_digest = crops_digest(source.calibration_crops)
         source.calibration_of = cal
     key = export_key(spec, source)
-    root = Path(root)
+    from rtmpose.io import folder_lock
+    with folder_lock(root, 'export cache'):   # re-entrant: a command holding it already goes on
+        return _export(spec, Path(root), key, source, entry, cal, force, threads, verbose)
+
+
+def _export(spec: ExportSpec, root: Path, key: str, source: SourceModel, entry, cal, force: bool, threads: int,
+            verbose: bool) -> dict[str, Any]:
     final = root / key
     if not force:
         record = load_record(final)
@@ -234,7 +248,8 @@ def export(spec: ExportSpec, root: str | os.PathLike = DEFAULT_ROOT, force: bool
             record['reused'] = True
             return record
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{key}.', dir=root))
+    remove_stale_temps(root)   # folders of writers killed mid-export (their pid is in the name)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{key}.tmp-{os.getpid()}-', dir=root))
     try:
         t0 = time.perf_counter()
         entry.write(source, tmp, spec)

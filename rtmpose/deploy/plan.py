@@ -128,5 +128,7 @@ def export_many(specs: Sequence[ExportSpec], root: str | os.PathLike, force: boo
 def run_export(settings: ExportSettings, plan: ExportPlan | None = None) -> int:
     """`rtmpose export`: every condition of `plan` when given (into its cache folder), else the one export
     of `settings`. Exit status 1 when an export failed the accuracy gate."""
+    from rtmpose.io import folder_lock
     specs, root = (plan.specs(), plan.exports) if plan is not None else ([settings.spec()], settings.exports)
-    return 1 if export_many(specs, root, force=settings.force, threads=settings.threads) else 0
+    with folder_lock(root, 'export cache'):
+        return 1 if export_many(specs, root, force=settings.force, threads=settings.threads) else 0

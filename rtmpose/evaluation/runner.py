@@ -163,6 +163,15 @@ def run_evaluation(cfg: EvalConfig, progress: bool = True, mlflow: bool = True, 
         check_writable(cfg.out, 'metrics file')
     if cfg.results_file:
         check_writable(cfg.results_file, 'results file')
+    from rtmpose.io import folder_locks
+    outs = [os.path.dirname(os.path.abspath(p)) for p in (cfg.out, cfg.results_file) if p]
+    with folder_locks(outs, 'evaluation output folder'):
+        return _run_evaluation(cfg, progress, mlflow, model_wrapper)
+
+
+def _run_evaluation(cfg: EvalConfig, progress: bool, mlflow: bool, model_wrapper) -> dict:
+    from rtmpose.io import write_json_atomic
+    from rtmpose.mlflow_log import start_run
     name = cfg.name or f'{cfg.model or "checkpoint"}-{cfg.dataset or "auto"}'
     with start_run('eval', name, params=asdict(cfg), enabled=mlflow) as mlrun:
         result = evaluate_checkpoint(cfg, progress=progress, model_wrapper=model_wrapper)

@@ -408,9 +408,15 @@ def summary_md(s: DeploySettings, ref_ap: float, rows: list[dict], choices: list
 
 def run_deploy(s: DeploySettings, mlflow: bool = True) -> int:
     """The `deploy` stage. Exit status 0 (a failing artifact is a row of the table, not an error)."""
+    from rtmpose.io import folder_locks
+    torch.set_num_threads(max(1, s.threads))
+    with folder_locks([s.out, s.exports], 'deploy folder'):
+        return _deploy(s, mlflow)
+
+
+def _deploy(s: DeploySettings, mlflow: bool) -> int:
     from rtmpose.io import write_csv_atomic, write_text_atomic
     from rtmpose.mlflow_log import start_run
-    torch.set_num_threads(max(1, s.threads))
     st = _setup(s)
     out = Path(s.out)
     with start_run('deploy', f'{s.model}-deploy', params=asdict(s), enabled=mlflow) as run:

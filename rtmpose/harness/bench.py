@@ -571,10 +571,12 @@ def bench_command(cfg: BenchConfig) -> int:
     """`rtmpose bench`: time every condition (`cfg.repeats` times in separate processes), write the reports
     into `cfg.out`, print the table."""
     from rtmpose.harness.peak import check_fractions
-    rows, floor = run_bench(cfg)
-    if cfg.repeats > 1:
-        add_repeats(rows, cfg)
-    write_reports(rows, floor, cfg)
+    from rtmpose.io import folder_locks
+    with folder_locks([cfg.out, cfg.exports], 'bench folder'):
+        rows, floor = run_bench(cfg)
+        if cfg.repeats > 1:
+            add_repeats(rows, cfg)
+        write_reports(rows, floor, cfg)
     print_table(rows)
     for r in check_fractions(rows):
         print(f'warning: {r["model"]} {r["backend"]} {r["span"]} runs at {100 * r["fraction_of_peak"]:.0f}% of the '

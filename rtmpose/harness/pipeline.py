@@ -99,7 +99,9 @@ def pipeline_command(settings: PipelineSettings, image_path: str | None = None, 
     if image_path:
         from rtmpose.inference.video import read_image
         image = read_image(image_path)
-    rows = run_pipeline_bench(settings, None, image, None, pose_checkpoint, det_checkpoint, random_weights,
-                              progress=progress)
-    print_rows(rows, settings.bench_csv)
+    from rtmpose.io import folder_locks
+    with folder_locks([os.path.dirname(os.path.abspath(settings.bench_csv)), settings.exports], 'bench folder'):
+        rows = run_pipeline_bench(settings, None, image, None, pose_checkpoint, det_checkpoint, random_weights,
+                                  progress=progress)
+        print_rows(rows, settings.bench_csv)
     return 0

@@ -224,10 +224,16 @@ def sweep_batch(cfg: BenchConfig, progress: bool = True) -> list[dict[str, Any]]
 
 # ---------------------------------------------------------------- the command
 def sweep_command(cfg: BenchConfig, which: str, progress: bool = True) -> int:
-    from rtmpose.io import write_csv_atomic, write_text_atomic
-    out = Path(cfg.out)
+    from rtmpose.io import folder_locks
     if which not in SWEEPS:
         raise Error(f'unknown sweep {which!r}; choose from: {", ".join(SWEEPS)}')
+    with folder_locks([cfg.out, cfg.sweep_exports], 'sweep folder'):
+        return _sweep(cfg, which, progress)
+
+
+def _sweep(cfg: BenchConfig, which: str, progress: bool) -> int:
+    from rtmpose.io import write_csv_atomic, write_text_atomic
+    out = Path(cfg.out)
     if which == 'threads':
         from rtmpose.harness.bench import bench_command
         sub = replace(cfg, threads=thread_counts(cfg.sweep_threads) if cfg.sweep_threads

@@ -206,8 +206,10 @@ def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_
     out_dir = out_dir or settings.demo_out
     from rtmpose.io import check_writable
     check_writable(os.path.join(out_dir, 'result.json'), 'demo output')   # before building anything
-    models = build(settings, pose_checkpoint, det_checkpoint, random_weights)
-    doc = run_source(source, out_dir, models, settings, progress=progress, max_frames=settings.max_frames)
+    from rtmpose.io import folder_locks
+    with folder_locks([out_dir, settings.exports], 'demo folder'):
+        models = build(settings, pose_checkpoint, det_checkpoint, random_weights)
+        doc = run_source(source, out_dir, models, settings, progress=progress, max_frames=settings.max_frames)
     n = sum(len(f['people']) for f in doc['frames'])
     print(f'{len(doc["frames"])} frame(s), {n} people in total -> {out_dir}')
     return doc

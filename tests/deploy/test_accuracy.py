@@ -107,7 +107,7 @@ def test_good_artifact_passes_and_is_timed_a_perturbed_one_is_refused(tiny_run):
     assert float(good['kpt_err_px_p95']) == 0.0
     assert rows[('ncnn', 'int8')]['gate'] == 'not exported' and 'ncnn2' in rows[('ncnn', 'int8')]['reason']
     # perturb the cached ONNX after export (and its recorded hash, so the cache takes it as it is)
-    folder = next((tmp / 'exports').iterdir())
+    folder = next(p for p in (tmp / 'exports').iterdir() if p.is_dir())
     path = folder / 'model.onnx'
     m = onnx.load(str(path))
     init = max(m.graph.initializer, key=lambda t: np.prod(t.dims) if len(t.dims) == 2 else 0)
