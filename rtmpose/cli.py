@@ -14,6 +14,7 @@ from rtmpose.errors import Error
 
 # name: (module, one-line help). Modules import lazily.
 COMMANDS = {
+    'check': ('rtmpose.commands.check', 'validate every section of params.yaml as the stages read it'),
     'info': ('rtmpose.commands.info', 'parameters and GFLOPs of every model'),
     'prepare': ('rtmpose.data.cli', 'convert a data set release (or make the synthetic one)'),
     'train': ('rtmpose.train.cli', 'train a model from params.yaml / an experiment config'),

@@ -135,7 +135,10 @@ def read_yaml_mapping(path: str | os.PathLike, what: str = 'parameters file') ->
         with open(path) as f:
             data = yaml.safe_load(f) or {}
     except yaml.YAMLError as e:
-        raise Error(f'{path}: invalid YAML ({str(e).splitlines()[0]})') from None
+        mark = getattr(e, 'problem_mark', None) or getattr(e, 'context_mark', None)
+        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark is not None else ''
+        problem = getattr(e, 'problem', None) or str(e).splitlines()[0]
+        raise Error(f'{path}: invalid YAML{where} ({problem})') from None
     except OSError as e:
         raise Error(f'{path}: cannot read {what} ({e.strerror})') from None
     if not isinstance(data, dict):

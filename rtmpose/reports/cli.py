@@ -46,17 +46,20 @@ def params_path(args: argparse.Namespace) -> str:
 
 
 def resolve(args: argparse.Namespace) -> TablesConfig:
+    return tables_config(params_path(args), args.set, {key: getattr(args, key, None) for key in _FLAGS})
+
+
+def tables_config(path: str, sets=None, flags=None) -> TablesConfig:
+    """The `tables` section of `path`, with the fields it takes from the sections that write them."""
     from rtmpose.errors import Error
     from rtmpose.settings import params_section, read_params, resolve
-    path = params_path(args)
     params = read_params(path)
     values = dict(params_section(params, 'tables', path) or {})
     for key, dotted in _FROM_OTHER_SECTIONS.items():
         if key in values:
             raise Error(f'{path}: tables: {key} is not set here; it is {dotted}')
         values[key] = params_section(params, dotted, path)
-    flags = {key: getattr(args, key, None) for key in _FLAGS}
-    return resolve(TablesConfig, values=values, sets=args.set, flags=flags, where=f'{path}: tables')
+    return resolve(TablesConfig, values=values, sets=sets, flags=flags, where=f'{path}: tables')
 
 
 def run(args: argparse.Namespace) -> int:

@@ -92,6 +92,17 @@ def variant_params(sets: list[str]) -> dict[str, str]:
     return {'variant.' + key: value for key, value in (s.split('=', 1) for s in sets)}
 
 
+def seed_train_config(base: str, run: str, runs_dir: str, sets: list[str], seed: int):
+    """The TrainConfig of one seed of a variant: the base experiment file, the grid's schedule and the
+    variant's own overrides (`sets`), the run's name, folder and seed."""
+    from rtmpose.train.config import load_config
+    return load_config(experiment=base, sets=[f'name={run}', f'runs_dir={runs_dir}', *sets, f'seed={seed}'])
+
+
+def variant_train_config(cfg: Ablations, v: Variant, name: str, seed: int):
+    return seed_train_config(cfg.base, run_name(name, seed), cfg.runs_dir, list(cfg.train_sets) + list(v.sets), seed)
+
+
 def _seed_job(job: dict) -> dict:
     """Train and evaluate one seed of one variant: what `rtmpose train --config BASE --set name=RUN --set
     runs_dir=DIR --set ... --set seed=S --fresh` and `rtmpose eval --checkpoint DIR/RUN/final.pth --dataset D
@@ -103,13 +114,11 @@ def _seed_job(job: dict) -> dict:
     from rtmpose.evaluation.config import EvalConfig
     from rtmpose.evaluation.runner import evaluate_checkpoint
     from rtmpose.mlflow_log import start_run
-    from rtmpose.train.config import load_config
     from rtmpose.train.trainer import train
     torch.set_num_threads(job['threads'])
     pin_opencv_threads()
     run, seed = job['run'], job['seed']
-    train_cfg = load_config(experiment=job['base'], sets=[f'name={run}', f'runs_dir={job["runs_dir"]}',
-                                                          *job['sets'], f'seed={seed}'])
+    train_cfg = seed_train_config(job['base'], run, job['runs_dir'], job['sets'], seed)
     run_dir = train_cfg.out_dir
     eval_out = os.path.join(run_dir, 'eval.json')
     tags = {**job['tags'], 'seed': seed}

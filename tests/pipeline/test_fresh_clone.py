@@ -9,127 +9,35 @@ this environment's tools (dvc, the installed libraries).
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-# dotted key -> value, applied to the clone's params.yaml
-TINY = {
-    'complexity.models': ['rtmpose-t'],
-    'data.synthetic': {'seed': 0, 'num_train': 16, 'num_val': 8, 'width': 160, 'height': 128, 'max_people': 2,
-                       'occluder_prob': 0.35},
-    'train.epochs': 1, 'train.stage2_epochs': 0, 'train.batch_size': 8, 'train.val_interval': 1,
-    'train.warmup_iters': 2, 'train.threads': 1, 'train.seeds': [21],
-    'eval.batch_size': 16, 'eval.num_workers': 0,
-    'ablations.seeds': [21, 22], 'ablations.jobs': 1,
-    'bench.models': ['rtmpose-t'], 'bench.backends': ['onnxruntime'], 'bench.peers': [], 'bench.threads': [1],
-    'bench.warmup': 2, 'bench.runs': 6, 'bench.block': 2, 'bench.bootstrap': 50,
-    'pipeline.bench_pose_models': ['rtmpose-t'], 'pipeline.warmup': 2, 'pipeline.runs': 4,
-    'deploy.targets': ['onnxruntime:fp32', 'onnxruntime:int8'], 'deploy.calibration_count': 8,
-    'deploy.warmup': 2, 'deploy.runs': 4, 'deploy.bootstrap': 50, 'deploy.choices': False,
-}
-# outputs into which no timing enters: equal bytes in every clone
-DETERMINISTIC = ('reports/eval/synthetic.json', 'reports/ablations/summary.csv', 'reports/tables/table02.csv',
-                 'reports/tables/table03.csv', 'reports/complexity.json')
-# JSON outputs compared without their timing fields
-TIMED_JSON = {'reports/train/metrics.json': ('train_time_s',), 'reports/train/seeds.json': ('train_time_s',)}
-
-
-def _tiny_params(path: Path) -> None:
-    params = yaml.safe_load(path.read_text())
-    for key, value in TINY.items():
-        node = params
-        *parents, last = key.split('.')
-        for p in parents:
-            node = node[p]
-        node[last] = value
-    ab = params['ablations']
-    ab['variants'] = {k: ab['variants'][k] for k in ('final', 'kernel1')}
-    ab['train_sets'] = [s for s in ab['train_sets'] if not s.split('=')[0] in ('epochs', 'stage2_epochs',
-                                                                                 'train_limit', 'batch_size')] + \
-        ['epochs=1', 'stage2_epochs=0', 'train_limit=16', 'batch_size=8']
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def _env(clone: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('MLFLOW_', 'RTMPOSE_'))}
-    env.update(PYTHONPATH=str(clone), PATH=f'{BIN}{os.pathsep}{env.get("PATH", "")}', DVC_NO_ANALYTICS='1',
-               NO_ALBUMENTATIONS_UPDATE='1', OMP_NUM_THREADS='1', MLFLOW_TRACKING_URI='sqlite:///mlflow.db',
-               GIT_CONFIG_NOSYSTEM='1')
-    return env
-
-
-def _clone(dest: Path) -> Path:
-    subprocess.run(['git', 'clone', '-q', str(REPO), str(dest)], check=True, timeout=120)
-    _tiny_params(dest / 'params.yaml')
-    return dest
-
-
-def _dvc(clone: Path, *args: str, timeout: int = 400) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / 'dvc'), *args], cwd=clone, env=_env(clone), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def _finish(proc: subprocess.Popen, timeout: int = 400) -> tuple[int, str]:
-    out, _ = proc.communicate(timeout=timeout)
-    return proc.returncode, out
-
-
-def _comparable(clone: Path, rel: str) -> bytes:
-    data = (clone / rel).read_bytes()
-    if rel in TIMED_JSON:
-        obj = json.loads(data)
-        drop = TIMED_JSON[rel]
-
-        def strip(o):
-            if isinstance(o, dict):
-                return {k: strip(v) for k, v in o.items() if k not in drop}
-            if isinstance(o, list):
-                return [strip(v) for v in o]
-            return o
-        return json.dumps(strip(obj), sort_keys=True).encode()
-    return data
-
-
-def _outputs(clone: Path) -> list[Path]:
-    """Every file the pipeline wrote that git does not ignore, plus the run folders' records."""
-    listed = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=all'], cwd=clone,
-                            capture_output=True, text=True, check=True).stdout.splitlines()
-    return [clone / line[3:] for line in listed if not line[3:].endswith(('params.yaml', 'dvc.lock'))]
+from tests.pipeline.clones import DETERMINISTIC, REPO, TIMED_JSON, clone_tiny, comparable, dvc, finish, outputs
 
 
 @pytest.mark.timeout(600)
 def test_dvc_repro_in_fresh_clones_is_complete_idempotent_and_path_free(tmp_path):
     if not (REPO / '.git').exists():
         pytest.skip('not a git clone')
-    a, b = _clone(tmp_path / 'first'), _clone(tmp_path / 'second-clone-at-another-path')
-    runs = [_dvc(a, 'repro'), _dvc(b, 'repro')]   # the two clones at once: both cores
-    results = [_finish(p) for p in runs]
+    a, b = clone_tiny(tmp_path / 'first'), clone_tiny(tmp_path / 'second-clone-at-another-path')
+    runs = [dvc(a, 'repro'), dvc(b, 'repro')]   # the two clones at once: both cores
+    results = [finish(p) for p in runs]
     for clone, (rc, out) in zip((a, b), results):
         assert rc == 0, f'dvc repro in {clone.name} failed:\n{out[-6000:]}'
-    rc, out = _finish(_dvc(a, 'repro'))
+    rc, out = finish(dvc(a, 'repro'))
     assert rc == 0, out[-3000:]
     assert 'Running stage' not in out, f'a second dvc repro ran stages:\n{out[-3000:]}'
-    rc, out = _finish(_dvc(a, 'status'))
+    rc, out = finish(dvc(a, 'status'))
     assert rc == 0 and 'up to date' in out, f'dvc status is not clean:\n{out[-3000:]}'
     compared = 0
     for rel in DETERMINISTIC + tuple(TIMED_JSON):
         if not (a / rel).exists():
             assert not (b / rel).exists(), rel
             continue
-        assert _comparable(a, rel) == _comparable(b, rel), f'{rel} differs between two clones of the same commit'
+        assert comparable(a, rel) == comparable(b, rel), f'{rel} differs between two clones of the same commit'
         compared += 1
     assert compared >= 6
     for clone in (a, b):
-        for path in _outputs(clone):
+        for path in outputs(clone):
             if path.is_file():
                 text = path.read_bytes()
                 assert str(clone).encode() not in text, f'{path.relative_to(clone)} names the clone folder {clone}'
