@@ -50,11 +50,13 @@ def tiny_params(path: Path) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def clone_env(clone: Path) -> dict:
+def clone_env(clone: Path, mlflow: bool = True) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(('MLFLOW_', 'RTMPOSE_'))}
     env.update(PYTHONPATH=str(clone), PATH=f'{BIN}{os.pathsep}{env.get("PATH", "")}', DVC_NO_ANALYTICS='1',
                NO_ALBUMENTATIONS_UPDATE='1', OMP_NUM_THREADS='1', MLFLOW_TRACKING_URI='sqlite:///mlflow.db',
                GIT_CONFIG_NOSYSTEM='1')
+    if not mlflow:
+        env['RTMPOSE_NO_MLFLOW'] = '1'
     return env
 
 
@@ -64,9 +66,9 @@ def clone_tiny(dest: Path) -> Path:
     return dest
 
 
-def dvc(clone: Path, *args: str, timeout: int = 400) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / 'dvc'), *args], cwd=clone, env=clone_env(clone), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+def dvc(clone: Path, *args: str, mlflow: bool = True) -> subprocess.Popen:
+    return subprocess.Popen([str(BIN / 'dvc'), *args], cwd=clone, env=clone_env(clone, mlflow),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finish(proc: subprocess.Popen, timeout: int = 400) -> tuple[int, str]:
