@@ -10,7 +10,7 @@ import errno
 import importlib
 import sys
 
-from rtmpose.errors import Error
+from rtmpose.errors import Error, Terminated
 
 # name: (module, one-line help). Modules import lazily.
 COMMANDS = {
@@ -55,10 +55,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv[:1] if a in COMMANDS), '') if argv else ''
     args = build_parser(command).parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)   # handled as Ctrl-C is (one line, runs end as KILLED)
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except Error as e:
@@ -69,8 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         # the user's problem, said in one line; any other OSError is a bug and keeps its traceback
         if e.errno not in _WRITE_ERRNOS or not e.filename:
             raise
-        print(f'rtmpose {args.command}: error: {e.filename}: cannot write ({e.strerror})', file=sys.stderr)
+        why = f'the disk is full ({e.strerror})' if e.errno in (errno.ENOSPC, errno.EDQUOT) else e.strerror
+        print(f'rtmpose {args.command}: error: {e.filename}: cannot write: {why}', file=sys.stderr)
         return 2
+    except Terminated:
+        print(f'rtmpose {args.command}: terminated (SIGTERM); run it again to resume where a checkpoint was '
+              'written', file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f'rtmpose {args.command}: interrupted', file=sys.stderr)
         return 130

@@ -72,15 +72,30 @@ def check_writable(path: str | os.PathLike, what: str = 'output file') -> None:
         raise Error(f'{path}: cannot write the {what} (permission denied on {target})')
 
 
+def naming(error: OSError, path: str | os.PathLike) -> OSError:
+    """`error` with `path` as its filename when it has none (a write() or flush() failing on a full disk says
+    nothing of the file), so the one-line message names what could not be written."""
+    if error.filename is None and error.errno is not None:
+        return OSError(error.errno, error.strerror or os.strerror(error.errno), os.fspath(path))
+    return error
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     make_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=f'.tmp-{os.getpid()}', dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=f'.tmp-{os.getpid()}', dir=path.parent)
+    except OSError as e:
+        raise naming(e, path) from None
     try:
         os.fchmod(fd, file_mode())
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
         os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise naming(e, path) from None
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -213,13 +213,16 @@ class Run:
 @contextlib.contextmanager
 def start_run(experiment: str, run_name: str | None = None, params: Mapping[str, Any] | None = None,
               tags: Mapping[str, Any] | None = None, enabled: bool = True,
-              parent: str | None = None) -> Iterator[Run]:
+              parent: str | None = None, resume: str | None = None) -> Iterator[Run]:
     """`with start_run('train', 'rtmpose-t') as run: run.log_metrics(...)`; yields a no-op Run if off.
 
     parent: a run id (Run.run_id) to nest this run under, in this process or another one (a seed of an
     ablation variant under the variant's run).
+    resume: the id of an existing run to continue (e.g. the run of a killed process whose finished work is
+    reused); a new run is started when it no longer exists.
 
-    The run ends FINISHED, FAILED if the block raises, or FAILED with a skipped_reason after run.skip().
+    The run ends FINISHED, KILLED on Ctrl-C or SIGTERM, FAILED if the block raises otherwise, or FAILED with a
+    skipped_reason after run.skip().
     """
     mlflow = None
     artifact_dir = None
@@ -234,8 +237,15 @@ def start_run(experiment: str, run_name: str | None = None, params: Mapping[str,
             uri = os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI)
             _mlflow.set_tracking_uri(uri)
             _set_experiment(_mlflow, experiment, uri)
-            active = (_mlflow.start_run(run_name=run_name, nested=True, parent_run_id=parent) if parent
-                      else _mlflow.start_run(run_name=run_name))
+            active = None
+            if resume:
+                try:
+                    active = _mlflow.start_run(run_id=resume)
+                except Exception:
+                    active = None
+            if active is None:
+                active = (_mlflow.start_run(run_name=run_name, nested=True, parent_run_id=parent) if parent
+                          else _mlflow.start_run(run_name=run_name))
             mlflow = _mlflow
             root, art = local_artifacts_root(uri), active.info.artifact_uri or ''
             if root is not None and art.startswith('mlflow-artifacts:'):
@@ -246,18 +256,46 @@ def start_run(experiment: str, run_name: str | None = None, params: Mapping[str,
     run.set_tags({**git_tags(), **(tags or {})})
     if params:
         run.log_params(params)
-    failed = False
+    ended = None
     try:
         yield run
+    except KeyboardInterrupt:       # Ctrl-C, or SIGTERM (rtmpose.errors.Terminated): stopped, not broken
+        ended = 'KILLED'
+        raise
     except BaseException:
-        failed = True
+        ended = 'FAILED'
         raise
     finally:
         if run.active:
             try:
-                mlflow.end_run(status='FAILED' if failed else run.status)
+                mlflow.end_run(status=ended or run.status)
             except Exception as e:
                 _warn_once(str(e).splitlines()[0][:200])
+
+
+def close_stale_runs(experiment: str, tags: Mapping[str, str]) -> int:
+    """Mark KILLED the runs of `experiment` still RUNNING whose tags match `tags`: the runs a killed process
+    left open. Call it only while holding the lock that makes this process their only possible writer.
+    Returns how many were closed (0 when tracking is off or fails)."""
+    if os.environ.get('RTMPOSE_NO_MLFLOW') == '1':
+        return 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            import mlflow as _mlflow
+        client = _mlflow.MlflowClient(os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI))
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            return 0
+        where = ' and '.join([f"attributes.status = 'RUNNING'"] + [f"tags.{k} = '{v}'" for k, v in tags.items()])
+        runs = client.search_runs([exp.experiment_id], filter_string=where, max_results=1000)
+        for r in runs:
+            client.set_tag(r.info.run_id, 'killed_reason', 'its process was killed; a later run closed it')
+            client.set_terminated(r.info.run_id, status='KILLED')
+        return len(runs)
+    except Exception as e:
+        _warn_once(f'closing runs left RUNNING failed ({str(e).splitlines()[0][:160]})')
+        return 0
 
 
 def update_run(experiment: str, run_id: str | None, metrics: Mapping[str, float] | None = None,

@@ -55,6 +55,10 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:   # e.g. the disk filled up: name the folder being written, keep the previous one
+        shutil.rmtree(tmp, ignore_errors=True)
+        from rtmpose.io import naming
+        raise naming(e, out) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -137,21 +137,96 @@ def _seed_job(job: dict) -> dict:
             result = evaluate_checkpoint(ecfg, progress=False)
             mlrun.log_metrics({k.replace('@', '_at_').replace(' ', '_'): v for k, v in result['metrics'].items()})
             write_json_atomic(eval_out, {**result['metrics'], 'info': result['info']})
-    repro = read_json(os.path.join(run_dir, 'config.json'), 'run settings').get('reproducibility', {})
-    train_metrics = read_json(os.path.join(run_dir, 'metrics.json'), 'training metrics')
-    return dict(seed=seed, run=run, run_dir=run_dir, metrics=result['metrics'], info=result['info'],
-                train_time_s=train_metrics.get('train_time_s'), wall_s=round(time.time() - t0, 1),
-                reproducibility=repro)
+        repro = read_json(os.path.join(run_dir, 'config.json'), 'run settings').get('reproducibility', {})
+        train_metrics = read_json(os.path.join(run_dir, 'metrics.json'), 'training metrics')
+        record = dict(seed=seed, run=run, run_dir=run_dir, metrics=result['metrics'], info=result['info'],
+                      train_time_s=train_metrics.get('train_time_s'), wall_s=round(time.time() - t0, 1),
+                      reproducibility=repro)
+        # the seed's result, written once it is complete: a rerun after a kill takes it instead of retraining
+        write_json_atomic(os.path.join(run_dir, SEED_RECORD), {'digest': job['digest'], 'record': record})
+    return record
+
+
+SEED_RECORD = 'seed.json'
+
+
+def seed_digest(train_cfg, eval_dataset: str) -> str:
+    """What a seed's result depends on: its resolved settings, the content of the files they name (the
+    warm-start weights, the prepared data) and the suite's code. A finished seed is reused only while
+    this is unchanged."""
+    import dataclasses
+    import hashlib
+    import json
+
+    from rtmpose.data.prepared import read_manifest
+    from rtmpose.io import sha256_file
+    h = hashlib.sha256()
+    settings = {k: v for k, v in dataclasses.asdict(train_cfg).items() if k not in ('notes',)}
+    h.update(json.dumps({'train': settings, 'eval_dataset': eval_dataset}, sort_keys=True, default=str).encode())
+    for path in (train_cfg.init_backbone, train_cfg.init_checkpoint):
+        if path:
+            h.update(sha256_file(path).encode() if os.path.isfile(path) else b'missing')
+    try:
+        h.update(json.dumps(read_manifest(train_cfg.data_dir), sort_keys=True).encode())
+    except Error:
+        h.update(b'no data')
+    h.update(_code_digest().encode())
+    return h.hexdigest()
+
+
+def _code_digest() -> str:
+    """sha256 over the package's Python sources (the code a seed's training and evaluation ran)."""
+    import hashlib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob('*.py')):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def finished_seed(run_dir: str, digest: str) -> dict | None:
+    """The record of a seed that finished with these settings (None: train it)."""
+    try:
+        data = read_json(os.path.join(run_dir, SEED_RECORD), 'seed record')
+    except Error:
+        return None
+    ok = isinstance(data, dict) and data.get('digest') == digest and isinstance(data.get('record'), dict)
+    return data['record'] if ok else None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the kernel kills this worker when the process that started it dies (kill -9
+    included), so a killed `rtmpose ablate` leaves no worker training on, or blocked on a pipe."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:   # the parent died before the call above
+        os._exit(1)
 
 
 def _run_jobs(jobs: list[dict], processes: int) -> list[dict]:
-    """The seeds of a variant, `processes` at a time (separate spawned processes: one torch thread pool each)."""
+    """The seeds of a variant, `processes` at a time (separate spawned processes: one torch thread pool each).
+    An interrupt (Ctrl-C, SIGTERM) stops the workers at once instead of waiting for their seeds."""
     if processes <= 1 or len(jobs) <= 1:
         return [_seed_job(j) for j in jobs]
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=mp.get_context('spawn')) as pool:
-        return list(pool.map(_seed_job, jobs))
+    pool = ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=mp.get_context('spawn'),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
+    try:
+        results = list(pool.map(_seed_job, jobs))
+    except BaseException:
+        for proc in list((getattr(pool, '_processes', None) or {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
 
 
 def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
@@ -170,45 +245,68 @@ def run_variant(name: str, params_path: str = 'params.yaml') -> dict:
         record.update(status='skipped', reason=f'not in the {cfg.grid!r} grid; set ablations.grid: paper')
         record['grid'] = 'paper'
     else:
-        from rtmpose.mlflow_log import start_run   # here: a skipped variant returns without importing MLflow
-        from rtmpose.system import cpu_name
-        t0 = time.time()
-        table03 = v.table03 if isinstance(v.table03, str) or v.table03 is None else ','.join(v.table03)
-        tags = {'ablation': name, 'roadmap_step': v.roadmap or '', 'table03': table03 or '',
-                'ablation_grid': cfg.grid}
-        params = {**variant_params(v.sets), 'variant': name, 'seeds': list(cfg.seeds),
-                  'schedule': ' '.join(cfg.train_sets)}
-        with start_run(cfg.experiment, run_name(name), params=params,
-                       tags={**tags, 'mlflow.note.content': v.description or name, 'description': v.description,
-                             'stage': 'variant'}) as parent:
-            parent_id = parent.run_id
-            # child runs: the variant's distinguishing settings; the grid's seeds and schedule stay on the parent
-            # (a train child logs its own resolved settings, `seeds` and `epochs` among them: one value each)
-            child_params = {k: v for k, v in params.items() if k not in ('seeds', 'schedule')}
-            jobs = [dict(run=run_name(name, s), seed=s, base=cfg.base, runs_dir=cfg.runs_dir, sets=record['sets'],
-                         eval_dataset=cfg.eval_dataset, threads=cfg.threads, experiment=cfg.experiment,
-                         parent=parent_id, params=child_params, tags=tags) for s in cfg.seeds]
-            per_seed = _run_jobs(jobs, cfg.jobs)
-            ap = [p['metrics'].get('AP', float('nan')) for p in per_seed]
-            stats = t_interval(ap, cfg.confidence)
-            parent.log_metrics({'AP_mean': stats['mean'], **({'AP_ci_low': stats['low'], 'AP_ci_high': stats['high']}
-                                                             if stats['n'] > 1 else {})})
-            wall = round(time.time() - t0, 1)
-            parent.log_metrics({'wall_time_s': wall})
-        first = per_seed[0]
-        keys = [k for k in first['metrics'] if all(isinstance(p['metrics'].get(k), (int, float)) for p in per_seed)]
-        record.update(status='done', run=run_name(name), runs=[p['run'] for p in per_seed], run_dir=first['run_dir'],
-                      per_seed=per_seed,
-                      metrics={k: sum(p['metrics'][k] for p in per_seed) / len(per_seed) for k in keys},
-                      AP=stats, interval=f't-interval over seeds, {cfg.confidence:.0%}',
-                      model=first['info'].get('model', ''), dataset=first['info'].get('dataset', cfg.eval_dataset),
-                      box_source=first['info'].get('boxes', ''), machine=cpu_name(), jobs=cfg.jobs,
-                      threads=cfg.threads, wall_time_s=wall)
-    if record['status'] == 'done':
-        # the MLflow parent run lives beside the seeds' run folders, not in the results: a run id differs
-        # in every run, and the results of the same seeds must not
-        write_json_atomic(_parent_record(cfg, name), {'experiment': cfg.experiment, 'parent_run_id': parent_id or ''})
+        with folder_lock(os.path.dirname(_parent_record(cfg, name)), 'ablation variant folder'):
+            record = _run_seeds(cfg, v, name, record)
     write_json_atomic(out, record)
+    return record
+
+
+def _run_seeds(cfg: Ablations, v: Variant, name: str, record: dict) -> dict:
+    """Every seed of variant `name` (finished ones reused), under one MLflow parent run (the killed run's, when
+    a rerun continues it); returns the completed results record."""
+    import hashlib
+    import json
+
+    from rtmpose.mlflow_log import close_stale_runs, start_run   # here: a skipped variant never imports MLflow
+    from rtmpose.system import cpu_name
+    t0 = time.time()
+    table03 = v.table03 if isinstance(v.table03, str) or v.table03 is None else ','.join(v.table03)
+    tags = {'ablation': name, 'roadmap_step': v.roadmap or '', 'table03': table03 or '',
+            'ablation_grid': cfg.grid}
+    params = {**variant_params(v.sets), 'variant': name, 'seeds': list(cfg.seeds),
+              'schedule': ' '.join(cfg.train_sets)}
+    digests = {s: seed_digest(variant_train_config(cfg, v, name, s), cfg.eval_dataset) for s in cfg.seeds}
+    done = {s: r for s in cfg.seeds
+            if (r := finished_seed(variant_train_config(cfg, v, name, s).out_dir, digests[s])) is not None}
+    variant_digest = hashlib.sha256(json.dumps([digests[s] for s in cfg.seeds]).encode()).hexdigest()
+    previous = _read_parent(cfg, name)
+    # this process holds the variant's lock: runs of it still RUNNING were left by a killed process
+    closed = close_stale_runs(cfg.experiment, {'ablation': name})
+    if closed:
+        print(f'rtmpose ablate: {name}: marked {closed} run(s) of a killed process KILLED', flush=True)
+    resume = previous.get('parent_run_id') if previous.get('digest') == variant_digest and done else None
+    if done:
+        print(f'rtmpose ablate: {name}: reusing finished seed(s) {", ".join(map(str, sorted(done)))}', flush=True)
+    with start_run(cfg.experiment, run_name(name), params=None if resume else params, resume=resume,
+                   tags={**tags, 'mlflow.note.content': v.description or name, 'description': v.description,
+                         'stage': 'variant'}) as parent:
+        parent_id = parent.run_id
+        write_json_atomic(_parent_record(cfg, name), {'experiment': cfg.experiment, 'parent_run_id': parent_id or '',
+                                                       'digest': variant_digest})
+        # child runs: the variant's distinguishing settings; the grid's seeds and schedule stay on the parent
+        # (a train child logs its own resolved settings, `seeds` and `epochs` among them: one value each)
+        child_params = {k: val for k, val in params.items() if k not in ('seeds', 'schedule')}
+        jobs = [dict(run=run_name(name, s), seed=s, base=cfg.base, runs_dir=cfg.runs_dir, sets=record['sets'],
+                     eval_dataset=cfg.eval_dataset, threads=cfg.threads, experiment=cfg.experiment,
+                     parent=parent_id, params=child_params, tags=tags, digest=digests[s])
+                for s in cfg.seeds if s not in done]
+        ran = {r['seed']: r for r in _run_jobs(jobs, cfg.jobs)} if jobs else {}
+        per_seed = [done.get(s) or ran[s] for s in cfg.seeds]
+        ap = [p['metrics'].get('AP', float('nan')) for p in per_seed]
+        stats = t_interval(ap, cfg.confidence)
+        parent.log_metrics({'AP_mean': stats['mean'], **({'AP_ci_low': stats['low'], 'AP_ci_high': stats['high']}
+                                                         if stats['n'] > 1 else {})})
+        wall = round(time.time() - t0, 1)
+        parent.log_metrics({'wall_time_s': wall})
+    first = per_seed[0]
+    keys = [k for k in first['metrics'] if all(isinstance(p['metrics'].get(k), (int, float)) for p in per_seed)]
+    record.update(status='done', run=run_name(name), runs=[p['run'] for p in per_seed], run_dir=first['run_dir'],
+                  per_seed=per_seed, reused_seeds=sorted(done),
+                  metrics={k: sum(p['metrics'][k] for p in per_seed) / len(per_seed) for k in keys},
+                  AP=stats, interval=f't-interval over seeds, {cfg.confidence:.0%}',
+                  model=first['info'].get('model', ''), dataset=first['info'].get('dataset', cfg.eval_dataset),
+                  box_source=first['info'].get('boxes', ''), machine=cpu_name(), jobs=cfg.jobs,
+                  threads=cfg.threads, wall_time_s=wall)
     return record
 
 
@@ -216,11 +314,18 @@ def _parent_record(cfg: Ablations, name: str) -> str:
     return os.path.join(cfg.runs_dir, run_name(name), 'mlflow.json')
 
 
-def _parent_run_id(cfg: Ablations, name: str) -> str | None:
+def _read_parent(cfg: Ablations, name: str) -> dict:
+    """The variant's MLflow parent run record (written when its run starts, beside the seeds' run folders,
+    not in the results: a run id differs in every run, and the results of the same seeds must not)."""
     try:
-        return read_json(_parent_record(cfg, name), 'ablation MLflow record').get('parent_run_id') or None
+        data = read_json(_parent_record(cfg, name), 'ablation MLflow record')
     except Error:
-        return None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _parent_run_id(cfg: Ablations, name: str) -> str | None:
+    return _read_parent(cfg, name).get('parent_run_id') or None
 
 
 # -- statistics over seeds -----------------------------------------------------------------------------------

@@ -10,3 +10,6 @@ def tiny_set(tmp_path_factory):
                 '--height', '96', '--max-people', '1')
     assert r.returncode == 0, r.stderr
     return str(out)
+
+
+from tests.train.conftest import tiny_data  # noqa: E402,F401  (the shrunk synthetic set, shared)
