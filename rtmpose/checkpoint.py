@@ -136,15 +136,14 @@ def save_atomic(obj: object, path: str | os.PathLike) -> None:
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)
-    except RuntimeError as e:
-        # torch's writer reports a failed write without its errno; a full disk is the usual cause
-        if 'write failed' not in str(e) and 'failed writing' not in str(e):
-            raise
+    except RuntimeError:
+        # torch's writer reports a failed write without its errno ('file write failed', 'iostream error'):
+        # when the disk is full at that moment, say so in one line; anything else stays a bug
         import errno
         import shutil
-        full = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free < (1 << 20)
-        raise OSError(errno.ENOSPC if full else errno.EIO, os.strerror(errno.ENOSPC if full else errno.EIO),
-                      path) from None
+        if shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free >= (1 << 20):
+            raise
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path) from None
     except OSError as e:
         from rtmpose.io import naming
         raise naming(e, path) from None

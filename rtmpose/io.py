@@ -271,8 +271,11 @@ def folder_lock(folder: str | os.PathLike, what: str = 'run folder', on_message=
             (on_message or (lambda m: print(f'rtmpose: {m}', file=sys.stderr)))(msg)
         me = {'pid': os.getpid(), 'host': socket.gethostname(),
               'start': time.strftime('%Y-%m-%dT%H:%M:%S%z')}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(me) + '\n').encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(me) + '\n').encode(), 0)
+        except OSError as e:       # e.g. a full disk: said in one line, naming the lock file
+            raise naming(e, path) from None
         _HELD[key] = 1
         try:
             yield

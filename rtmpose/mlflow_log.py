@@ -234,6 +234,9 @@ def start_run(experiment: str, run_name: str | None = None, params: Mapping[str,
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 import mlflow as _mlflow
+            import logging
+            logging.getLogger('mlflow').setLevel(logging.WARNING)   # no INFO lines on a new store's creation
+            logging.getLogger('alembic').setLevel(logging.WARNING)
             uri = os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI)
             _mlflow.set_tracking_uri(uri)
             _set_experiment(_mlflow, experiment, uri)

@@ -267,7 +267,8 @@ def make_synthetic(out_dir: str | os.PathLike, seed: int = 0, num_train: int = 6
         for split_no, (split, count) in enumerate((('train', num_train), ('val', num_val))):
             (tmp / 'images' / split).mkdir(parents=True)
             images, anns = [], []
-            for i in tqdm(range(count), desc=f'synthetic {split}', disable=not progress, leave=False):
+            # a bar on a terminal only (disable=None): no bar lines in logs or around a one-line error
+            for i in tqdm(range(count), desc=f'synthetic {split}', disable=None if progress else True, leave=False):
                 img, people = render_image(_rng(seed, split_no, i), cfg)
                 image_id = split_no * VAL_ID_OFFSET + i + 1
                 name = f'images/{split}/{image_id:08d}.jpg'

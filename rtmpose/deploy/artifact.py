@@ -78,16 +78,47 @@ def open_artifact(model_file: str | os.PathLike, template: torch.nn.Module, back
                   precision: str | None = None, threads: int = 1) -> RunnerModule:
     """The artifact as a module; checks once that it takes the template's input size."""
     d = describe(model_file, backend, precision)
-    runner = make_runner(d['backend'], os.fspath(model_file), threads, d['precision'])
+    path = Path(model_file)
+    implied = SUFFIX_BACKEND.get(path.suffix)
+    if implied is not None and d['backend'] != implied:
+        raise Error(f'{path}: a {path.suffix} file is a {implied} model, which {d["backend"]} does not open '
+                    f'(give --backend {implied}, or leave --backend out)')
+    try:
+        runner = make_runner(d['backend'], os.fspath(model_file), threads, d['precision'])
+    except Error:
+        raise
+    except Exception as e:
+        raise Error(f'{path}: {d["backend"]} cannot open it ({_first_line(e)})') from None
     w, h = template.config.input_size
     try:
-        runner(np.zeros((1, 3, h, w), np.float32))
+        outs = runner(np.zeros((1, 3, h, w), np.float32))
     except Exception as e:
         raise Error(f'{model_file}: does not run on a 1x3x{h}x{w} input, the model\'s '
-                    f'({str(e).splitlines()[0][:160] if str(e) else type(e).__name__})') from None
+                    f'({_first_line(e)})') from None
+    _check_simcc_outputs(path, outs, template)
     module = RunnerModule(runner, template)
     module.description = d
     return module
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+
+
+def _check_simcc_outputs(path: Path, outs, template) -> None:
+    """The artifact's outputs must be the template's SimCC vectors (x: 1 x K x W*split, y: 1 x K x H*split):
+    a heatmap model (TinyPose, SimpleBaseline) or another keypoint count is refused in one line."""
+    codec = template.codec()
+    k = template.config.num_keypoints
+    w, h = codec.input_size
+    want = [(1, k, codec.num_bins[0]), (1, k, codec.num_bins[1])]
+    got = [tuple(np.asarray(o).shape) for o in outs]
+    if got != want:
+        kind = 'a heatmap model\'s output (one 1 x K x h x w map)' if len(got) == 1 and len(got[0]) == 4 else \
+            'not the SimCC vectors of this model'
+        raise Error(f'{path}: its outputs {", ".join("x".join(map(str, g)) for g in got)} are {kind}; '
+                    f'`rtmpose eval --model-file` evaluates SimCC models (expected '
+                    f'{", ".join("x".join(map(str, g)) for g in want)} for {k} keypoints at {w}x{h})')
 
 
 def artifact_wrapper(model_file: str | os.PathLike, backend: str | None = None, precision: str | None = None,

@@ -252,7 +252,11 @@ def _export(spec: ExportSpec, root: Path, key: str, source: SourceModel, entry, 
     tmp = Path(tempfile.mkdtemp(prefix=f'.{key}.tmp-{os.getpid()}-', dir=root))
     try:
         t0 = time.perf_counter()
-        entry.write(source, tmp, spec)
+        try:
+            entry.write(source, tmp, spec)
+        except OSError as e:   # e.g. a full disk deep inside a converter: name the export being written
+            from rtmpose.io import naming
+            raise naming(e, final) from None
         export_s = time.perf_counter() - t0
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         record = dict(asdict(spec), key=key, dir=str(final), input_size=list(source.input_size), output=source.output,
