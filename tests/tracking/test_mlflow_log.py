@@ -71,6 +71,9 @@ class FakeMlflow(types.ModuleType):
             self.calls.append((name, args, kwargs))
             if name == 'start_run':
                 return types.SimpleNamespace(info=types.SimpleNamespace(artifact_uri='mlflow-artifacts:/x/1/artifacts'))
+            if name == 'MlflowClient':   # an experiment that exists, already a model-development one
+                exp = types.SimpleNamespace(experiment_id='1', tags={'mlflow.experimentKind': 'custom_model_development'})
+                return types.SimpleNamespace(get_experiment_by_name=lambda n: exp)
         return call
 
 
