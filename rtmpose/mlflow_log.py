@@ -406,9 +406,9 @@ def close_stale_runs(experiment: str, tags: Mapping[str, str]) -> int:
 
 
 def update_run(experiment: str, run_id: str | None, metrics: Mapping[str, float] | None = None,
-               tags: Mapping[str, Any] | None = None) -> None:
-    """Add metrics and tags to a finished run (e.g. aggregates computed once every child run is done); quiet
-    when tracking is off or the run is gone."""
+               tags: Mapping[str, Any] | None = None, artifacts: list[str] | None = None) -> None:
+    """Add metrics, tags and artifact files to a finished run (e.g. aggregates computed once every child run is
+    done); quiet when tracking is off, one line when it fails."""
     if not run_id or os.environ.get('RTMPOSE_NO_MLFLOW') == '1':
         return
     try:
@@ -420,6 +420,16 @@ def update_run(experiment: str, run_id: str | None, metrics: Mapping[str, float]
             client.log_metric(run_id, k, float(v))
         for k, v in (tags or {}).items():
             client.set_tag(run_id, k, str(v))
+        uri = os.environ.get('MLFLOW_TRACKING_URI', DEFAULT_URI)
+        root = local_artifacts_root(uri)
+        for path in artifacts or []:
+            art = client.get_run(run_id).info.artifact_uri or ''
+            if root is not None and art.startswith('mlflow-artifacts:'):   # written where `mlflow ui` serves them
+                dest = root / urlparse(art).path.lstrip('/')
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, dest / os.path.basename(path))
+            else:
+                client.log_artifact(run_id, path)
     except Exception as e:
         _say(f'updating run {run_id} of {experiment} failed ({root_cause(e)})')
 

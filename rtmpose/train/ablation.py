@@ -20,6 +20,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from rtmpose.errors import Error
 from rtmpose.io import folder_lock, read_json, write_json_atomic
@@ -87,9 +88,36 @@ def run_name(variant: str, seed: int | None = None) -> str:
     return f'ablation-{variant}' if seed is None else f'ablation-{variant}-seed{seed}'
 
 
-def variant_params(sets: list[str]) -> dict[str, str]:
-    """A variant's distinguishing settings as MLflow params (`variant.<key>`)."""
-    return {'variant.' + key: value for key, value in (s.split('=', 1) for s in sets)}
+# the settings the roadmap and Table 3 vary, logged for every variant (the final recipe included), so that the
+# MLflow compare page shows each variant's kernel, 1/tau, GAU, sigma... side by side
+EFFECTIVE = ('model_overrides.final_layer_kernel_size', 'model_overrides.use_gau', 'model_overrides.gau.hidden_dims',
+             'model_overrides.sigma', 'loss_beta', 'label_softmax', 'epochs', 'stage2_epochs', 'cosine_begin_epoch',
+             'ema', 'norm_decay_mult', 'bias_decay_mult', 'augment.dropout_prob', 'frozen_stages', 'init_backbone')
+
+
+def effective_params(train_cfg) -> dict[str, Any]:
+    """The variant's effective values of EFFECTIVE (from its resolved settings and the model's defaults), as
+    MLflow params `setting.<key>`."""
+    import dataclasses
+
+    from rtmpose.models import model_config
+    values = dataclasses.asdict(train_cfg)
+    model = dataclasses.asdict(model_config(train_cfg.model))
+    out = {}
+    for key in EFFECTIVE:
+        node: Any = values
+        for part in key.split('.'):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None and key.startswith('model_overrides.'):   # not overridden: the model's own value
+            node = model
+            for part in key.split('.')[1:]:
+                node = node.get(part) if isinstance(node, dict) else None
+        if key == 'augment.dropout_prob' and node is None:
+            from rtmpose.data.transforms import AugmentConfig
+            node = AugmentConfig().dropout_prob
+        if node is not None:
+            out[f'setting.{key}'] = node
+    return out
 
 
 def seed_train_config(base: str, run: str, runs_dir: str, sets: list[str], seed: int):
@@ -263,7 +291,8 @@ def _run_seeds(cfg: Ablations, v: Variant, name: str, record: dict) -> dict:
     table03 = v.table03 if isinstance(v.table03, str) or v.table03 is None else ','.join(v.table03)
     tags = {'ablation': name, 'roadmap_step': v.roadmap or '', 'table03': table03 or '',
             'ablation_grid': cfg.grid}
-    params = {**variant_params(v.sets), 'variant': name, 'seeds': list(cfg.seeds),
+    params = {**effective_params(variant_train_config(cfg, v, name, cfg.seeds[0])), 'variant': name,
+              'variant_sets': ' '.join(v.sets) or 'none (the final recipe)', 'seeds': list(cfg.seeds),
               'schedule': ' '.join(cfg.train_sets)}
     digests = {s: seed_digest(variant_train_config(cfg, v, name, s), cfg.eval_dataset) for s in cfg.seeds}
     done = {s: r for s in cfg.seeds
@@ -372,12 +401,41 @@ def summarize(params_path: str = 'params.yaml') -> list[dict]:
             if d['n'] > 1:
                 row['significant'] = 'yes' if d['low'] > 0 or d['high'] < 0 else 'n.s.'
         rows.append(row)
-        metrics = {k: row[k] for k in ('AP_mean', 'AP_ci_low', 'AP_ci_high', 'delta_AP', 'delta_ci_low',
-                                       'delta_ci_high') if isinstance(row[k], float) and not math.isnan(row[k])}
-        update_run(cfg.experiment, _parent_run_id(cfg, name), metrics,
-                   {'significant': row['significant']} if row['significant'] else None)
     write_csv_atomic(cfg.summary, [{k: _cell(row[k]) for k in SUMMARY_FIELDS} for row in rows], SUMMARY_FIELDS)
+    if rows and os.environ.get('RTMPOSE_NO_MLFLOW') != '1':
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            figure = os.path.join(tmp, 'ablation_ap.png')
+            plot_summary(rows, figure, cfg.reference)
+            for row in rows:
+                # the paired difference and its verdict (AP_mean and its interval are the run's own already)
+                metrics = {k: row[k] for k in ('delta_AP', 'delta_ci_low', 'delta_ci_high')
+                           if isinstance(row[k], float) and not math.isnan(row[k])}
+                verdict = row['significant'] or ('reference' if row['variant'] == cfg.reference else '')
+                update_run(cfg.experiment, _parent_run_id(cfg, row['variant']), metrics,
+                           {'significant': verdict} if verdict else None, artifacts=[cfg.summary, figure])
     return rows
+
+
+def plot_summary(rows: list[dict], path: str, reference: str) -> None:
+    """AP per variant with its 95% interval over seeds, the reference's mean as a line (a PNG for MLflow)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = sorted(rows, key=lambda r: r['AP_mean'])
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(rows) + 1.2))
+    y = range(len(rows))
+    ax.errorbar([r['AP_mean'] for r in rows], list(y), fmt='o', capsize=3,
+                xerr=[[r['AP_mean'] - r['AP_ci_low'] for r in rows], [r['AP_ci_high'] - r['AP_mean'] for r in rows]]
+                if all(r['n_seeds'] > 1 for r in rows) else None)
+    ref = next((r for r in rows if r['variant'] == reference), None)
+    if ref is not None:
+        ax.axvline(ref['AP_mean'], color='grey', lw=0.8, ls='--')
+    ax.set_yticks(list(y), [f"{r['variant']} ({r['significant'] or ('ref' if r is ref else '')})" for r in rows])
+    ax.set_xlabel('AP (mean over seeds, 95% t-interval)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _join(v) -> str:

@@ -384,8 +384,9 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
             # each metric once, under one name: AP/AR/loss are already logged per epoch (the last step is the
             # final value); only what the epochs did not log is added here
             logged = {k for r in rows for k in r}
-            run.log_metrics({k: v for k, v in final.items()
-                             if isinstance(v, (int, float)) and k not in logged and k != 'final_loss'})
+            # (iterations is the last `iter`, epochs a parameter, final_loss the last `loss`)
+            run.log_metrics({k: v for k, v in final.items() if isinstance(v, (int, float)) and k not in logged
+                             and k not in ('final_loss', 'iterations', 'epochs')})
             run.set_tags({'checkpoint': portable_path(final_path), 'run_dir': portable_path(out)})
             for name in ('config.json', 'log.csv', 'metrics.json', 'curve.png'):
                 run.log_artifact(os.path.join(out, name))

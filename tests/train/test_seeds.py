@@ -184,16 +184,37 @@ def test_mlflow_parent_run_per_variant_with_child_runs_per_seed(tmp_path, tiny_d
     k1 = parents['ablation-kernel1']
     assert k1.data.tags['mlflow.note.content'] == '1x1 final convolution'
     assert k1.data.tags['roadmap_step'] == 'separate_sigma' and k1.data.tags['table03'] == 'kernel1'
-    assert k1.data.params['variant.model_overrides.final_layer_kernel_size'] == '1'
+    final = parents['ablation-final']
+    # every variant carries its full effective settings: the final recipe shows its own kernel, 1/tau, GAU
+    assert k1.data.params['setting.model_overrides.final_layer_kernel_size'] == '1'
+    assert final.data.params['setting.model_overrides.final_layer_kernel_size'] == '7'
+    assert final.data.params['setting.loss_beta'] == '10.0' and final.data.params['setting.model_overrides.use_gau'] == 'True'
+    assert final.data.params['variant_sets'] == 'none (the final recipe)'
     for m in ('AP_mean', 'AP_ci_low', 'AP_ci_high', 'delta_AP', 'delta_ci_low', 'delta_ci_high'):
         assert m in k1.data.metrics, m
-    assert 'delta_AP' not in parents['ablation-final'].data.metrics
+    assert 'delta_AP' not in final.data.metrics and final.data.tags['significant'] == 'reference'
+    # the same values as the committed summary, and the summary table and figure as artifacts of each parent
+    import csv
+    summary = {r['variant']: r for r in csv.DictReader(open(tmp_path / 'summary.csv'))}
+    for name, run in (('kernel1', k1), ('final', final)):
+        assert run.data.metrics['AP_mean'] == pytest.approx(float(summary[name]['AP_mean']), abs=1e-6)
+        from urllib.parse import urlparse
+
+        from rtmpose.mlflow_log import local_artifacts_root
+        folder = local_artifacts_root(uri) / urlparse(run.info.artifact_uri).path.lstrip('/')   # what `mlflow ui` serves
+        assert {'summary.csv', 'ablation_ap.png'} <= set(os.listdir(folder)), folder
+    assert k1.data.metrics['delta_AP'] == pytest.approx(float(summary['kernel1']['delta_AP']), abs=1e-6)
     children = [r for r in runs if r.data.tags.get('mlflow.parentRunId') == k1.info.run_id]
     assert sorted(r.info.run_name for r in children) == ['ablation-kernel1-seed3', 'ablation-kernel1-seed3-eval',
                                                           'ablation-kernel1-seed4', 'ablation-kernel1-seed4-eval']
-    for r in children:   # the distinguishing setting on both the train and the eval runs
-        assert r.data.params['variant.model_overrides.final_layer_kernel_size'] == '1'
-        assert r.data.tags['seed'] in ('3', '4')
+    for r in children:   # the distinguishing setting on both the train and the eval runs, each run FINISHED
+        assert r.data.params['setting.model_overrides.final_layer_kernel_size'] == '1'
+        assert r.data.tags['seed'] in ('3', '4') and r.info.status == 'FINISHED'
+        assert 'None' not in r.data.params.values()
+    results = json.loads((tmp_path / 'results' / 'kernel1.json').read_text())
+    for p in results['per_seed']:   # each seed's eval run holds that seed's metrics
+        ev = next(r for r in children if r.info.run_name == f'ablation-kernel1-seed{p["seed"]}-eval')
+        assert ev.data.metrics['AP'] == pytest.approx(p['metrics']['AP'], abs=1e-9)
     train_child = next(r for r in children if r.info.run_name == 'ablation-kernel1-seed3')
     assert train_child.data.params['reproducibility.seed'] == '3'
     assert train_child.data.params['reproducibility.torch_threads'] == '1'
