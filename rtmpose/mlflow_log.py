@@ -435,7 +435,8 @@ def update_run(experiment: str, run_id: str | None, metrics: Mapping[str, float]
 
 
 def record_skipped(experiment: str, run_name: str | None, reason: str, params: Mapping[str, Any] | None = None,
-                   tags: Mapping[str, Any] | None = None, enabled: bool = True) -> None:
-    """Log a condition that did not run at all: a run with status FAILED, skipped=true, skipped_reason."""
-    with start_run(experiment, run_name, params=params, tags=tags, enabled=enabled) as run:
+                   tags: Mapping[str, Any] | None = None, enabled: bool = True, parent: str | None = None) -> None:
+    """Log a condition that did not run at all: a run with status FAILED, skipped=true, skipped_reason and the
+    reason as its description."""
+    with start_run(experiment, run_name, params=params, tags=tags, enabled=enabled, parent=parent) as run:
         run.skip(reason)

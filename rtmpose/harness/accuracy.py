@@ -406,6 +406,26 @@ def summary_md(s: DeploySettings, ref_ap: float, rows: list[dict], choices: list
     return '\n'.join(lines) + '\n'
 
 
+def _log_targets(rows: list[dict], parent: str | None, mlflow: bool) -> None:
+    """A child run of the deploy run per backend x precision: AP, its paired change and interval, keypoint
+    error, latency; the gate and its reason as tags and description; a target that was not exported is a
+    FAILED run tagged skipped with the reason."""
+    from rtmpose.mlflow_log import record_skipped, start_run
+    for r in rows:
+        name = f'{r["backend"]}/{r["precision"]}'
+        params = {k: r.get(k) for k in ('model', 'input', 'backend', 'precision', 'executed_precision', 'threads')}
+        if r['gate'] == 'not exported':
+            record_skipped('deploy', name, r['reason'], params=params, tags={'gate': 'not exported'}, parent=parent,
+                           enabled=mlflow)
+            continue
+        note = 'passed the gate' if r['gate'] == 'pass' else f'failed the gate: {r["reason"]}'
+        with start_run('deploy', name, params=params, parent=parent, enabled=mlflow,
+                       tags={'gate': r['gate'], 'gate_reason': r['reason'] or None, 'mlflow.note.content': note}) as c:
+            c.log_metrics({k: r[k] for k in ('AP', 'delta_AP', 'delta_ci_low', 'delta_ci_high', 'kpt_err_px_median',
+                                              'kpt_err_px_p95', 'latency_ms_median')
+                           if isinstance(r.get(k), (int, float))})
+
+
 def run_deploy(s: DeploySettings, mlflow: bool = True) -> int:
     """The `deploy` stage. Exit status 0 (a failing artifact is a row of the table, not an error)."""
     from rtmpose.io import folder_locks
@@ -435,11 +455,9 @@ def _deploy(s: DeploySettings, mlflow: bool) -> int:
         write_csv_atomic(out / 'accuracy.csv', rows, ACCURACY_FIELDS, float_format='.6g')
         write_csv_atomic(out / 'choices.csv', choices, CHOICE_FIELDS, float_format='.6g')
         write_text_atomic(out / 'summary.md', summary_md(s, ref_eval.ap, rows[1:], choices))
-        run.log_metrics({'AP_pytorch_fp32': ref_eval.ap,
-                         **{f'AP_{r["backend"]}_{r["precision"]}': r['AP'] for r in rows[1:] if 'AP' in r},
-                         **{f'latency_ms_{r["backend"]}_{r["precision"]}': r['latency_ms_median']
-                            for r in rows if isinstance(r.get('latency_ms_median'), float)}})
+        run.log_metrics({'AP_pytorch_fp32': ref_eval.ap})
         for name in ('accuracy.csv', 'choices.csv', 'summary.md'):
             run.log_artifact(str(out / name))
+        _log_targets(rows[1:], run.run_id, mlflow)
     print(f'deploy: wrote {out / "accuracy.csv"}, {out / "choices.csv"}, {out / "summary.md"}')
     return 0

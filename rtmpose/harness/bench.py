@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -497,25 +498,79 @@ def write_reports(rows, floor, cfg: BenchConfig) -> dict[str, Any]:
     return dict(machine=machine, ratios=ratio_rows)
 
 
+# MLflow metric names: grouped by what they measure, so that the UI's alphabetical columns read in order
+MLFLOW_METRIC = {'median_ms': 'latency.a_median_ms', 'median_ci_lo_ms': 'latency.b_median_ci_low_ms',
+                 'median_ci_hi_ms': 'latency.c_median_ci_high_ms', 'mean_ms': 'latency.d_mean_ms',
+                 'p90_ms': 'latency.e_p90_ms', 'p99_ms': 'latency.f_p99_ms', 'min_ms': 'latency.g_min_ms',
+                 'max_ms': 'latency.h_max_ms', 'std_ms': 'latency.i_std_ms', 'cold_ms': 'latency.j_cold_ms',
+                 'fps': 'throughput.fps', 'cores_used': 'cpu.cores_used', 'gflops': 'model.gflops',
+                 'published_gflops': 'model.published_gflops', 'achieved_gflops_per_s': 'efficiency.gmacs_per_s',
+                 'gmacs_per_core': 'efficiency.gmacs_per_core', 'peak_gmacs': 'efficiency.peak_gmacs',
+                 'peak_gmacs_per_core': 'efficiency.peak_gmacs_per_core',
+                 'fraction_of_peak': 'efficiency.fraction_of_peak', 'iqr_rel': 'stability.iqr_rel',
+                 'drift': 'stability.drift', 'repeat_spread_rel': 'stability.repeat_spread_rel'}
+
+
+def plot_latency(rows, path: str) -> None:
+    """Median latency with its 95% interval per condition (one row per model x backend x precision x threads
+    x span), a PNG for the bench's MLflow parent run."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    timed = [r for r in rows if isinstance(r.get('median_ms'), float)]
+    fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(timed), 1) + 1.3))
+    colours = {}
+    for i, r in enumerate(timed):
+        c = colours.setdefault(r['backend'], f'C{len(colours)}')
+        lo, hi = r.get('median_ci_lo_ms'), r.get('median_ci_hi_ms')
+        err = [[r['median_ms'] - lo], [hi - r['median_ms']]] if isinstance(lo, float) and isinstance(hi, float) \
+            else None
+        ax.errorbar([r['median_ms']], [i], xerr=err, fmt='o', color=c, capsize=2, ms=4)
+    ax.set_yticks(range(len(timed)), [f"{r['model']} {r['backend']} {r['precision']} t{r['threads']} {r['span']}"
+                                      for r in timed], fontsize=7)
+    ax.set_xscale('log')
+    ax.set_xlabel('median latency (ms, log scale), 95% bootstrap interval')
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def log_mlflow(rows, machine, floor, cfg: BenchConfig) -> None:
-    """One MLflow run per condition and span in experiment 'bench', raw timings as an artifact; a condition
-    that did not run (unavailable, failed gate, missing side environment) is a FAILED run with its reason."""
+    """One MLflow parent run per bench invocation (the latency table, the summary and a latency figure as its
+    artifacts), a child run per condition and span with its statistics and raw timings; a condition that did
+    not run (unavailable, failed gate, missing side environment) is a FAILED child tagged with the reason."""
     from rtmpose.mlflow_log import record_skipped, start_run
-    with tempfile.TemporaryDirectory() as tmp:
+    models = sorted({r['model'] for r in rows})
+    with tempfile.TemporaryDirectory() as tmp, start_run(
+            'bench', f'bench {time.strftime("%Y-%m-%d %H:%M")} ({len(rows)} conditions)',
+            params={'models': ' '.join(models), 'backends': ' '.join(cfg.backends), 'threads': cfg.threads,
+                    'spans': ' '.join(cfg.spans), 'warmup': cfg.warmup, 'runs': cfg.runs, 'block': cfg.block,
+                    'repeats': cfg.repeats},
+            tags={'stage': 'invocation', 'peak_source': floor['peak_source'],
+                  'mlflow.note.content': f'{len(rows)} conditions of {", ".join(models)}; latency table, summary '
+                                         'and figure in the artifacts',
+                  **{f'machine.{k}': v for k, v in machine.items()}}) as parent:
+        figure = os.path.join(tmp, 'latency.png')
+        plot_latency(rows, figure)
+        for name in ('latency.csv', 'ratios.csv', 'summary.md', 'machine.json'):
+            if (Path(cfg.out) / name).is_file():
+                parent.log_artifact(str(Path(cfg.out) / name))
+        parent.log_artifact(figure)
         for r in rows:
             name = f'{r["model"]}/{r["backend"]}/{r["precision"]}/t{r["threads"]}/{r["span"]}'
             params = {k: r.get(k) for k in ('model', 'backend', 'precision', 'threads', 'span', 'input', 'weights',
                                              'export_key')}
             params.update(warmup=cfg.warmup, runs=cfg.runs, block=cfg.block, repeats=cfg.repeats)
-            tags = dict(status=r['status'], **{f'machine.{k}': v for k, v in machine.items()})
+            tags = dict(status=r['status'], stage='condition')
             if '_times' not in r:
-                record_skipped('bench', name, r['status'], params=params, tags=tags)
+                record_skipped('bench', name, r['status'], params=params, tags=tags, parent=parent.run_id)
                 continue
-            with start_run('bench', name, params=params, tags=dict(
+            with start_run('bench', name, params=params, parent=parent.run_id, tags=dict(
                     tags, **{k: str(r.get(k)) for k in ('p90_reliable', 'p99_reliable', 'iqr_warn', 'drift_warn',
-                                                       'cores_warn')}, peak_source=floor['peak_source'])) as run:
-                metrics = {k: r[k] for k in STAT_KEYS if isinstance(r.get(k), (int, float)) and r[k] == r[k]}
-                run.log_metrics(metrics)
+                                                       'cores_warn')})) as run:
+                run.log_metrics({MLFLOW_METRIC.get(k, k): r[k] for k in STAT_KEYS
+                                 if isinstance(r.get(k), (int, float)) and r[k] == r[k]})
                 path = os.path.join(tmp, 'timings_ms.json')
                 with open(path, 'w') as f:
                     json.dump([float(x) for x in r['_times']], f)

@@ -124,3 +124,29 @@ def test_good_artifact_passes_and_is_timed_a_perturbed_one_is_refused(tiny_run):
     assert bad['gate'] == 'fail' and 'output gate' in bad['reason']
     assert bad['latency_ms_median'].startswith('not timed')
     assert float(bad['kpt_err_px_p95']) > 1.0 and float(bad['delta_AP']) < 0
+
+
+def test_each_target_is_a_child_run_that_says_why_it_did_not_pass(tmp_path, monkeypatch):
+    import mlflow
+
+    from rtmpose.harness.accuracy import _log_targets
+    from rtmpose.mlflow_log import start_run
+    monkeypatch.setenv('RTMPOSE_NO_MLFLOW', '0')
+    monkeypatch.setenv('MLFLOW_TRACKING_URI', f'sqlite:///{tmp_path}/mlflow.db')
+    base = dict(model='rtmpose-t', input='128x96', threads=1, executed_precision='fp32')
+    rows = [dict(base, backend='onnxruntime', precision='fp32', AP=0.7, delta_AP=0.0, delta_ci_low=0.0,
+                 delta_ci_high=0.0, latency_ms_median=4.2, gate='pass', reason=''),
+            dict(base, backend='openvino', precision='int8', AP=0.6, delta_AP=-0.1, delta_ci_low=-0.12,
+                 delta_ci_high=-0.08, latency_ms_median='not timed (failed the gate)', gate='fail',
+                 reason='delta AP interval low -0.1200 < -0.01'),
+            dict(base, backend='ncnn', precision='int8', gate='not exported', reason='the ncnn wheel ships no ncnn2int8')]
+    with start_run('deploy', 'rtmpose-t-deploy') as parent:
+        _log_targets(rows, parent.run_id, True)
+    runs = {r.info.run_name: r for r in mlflow.search_runs(experiment_names=['deploy'], output_format='list')}
+    ok, bad, skipped = runs['onnxruntime/fp32'], runs['openvino/int8'], runs['ncnn/int8']
+    assert {r.data.tags['mlflow.parentRunId'] for r in (ok, bad, skipped)} == {runs['rtmpose-t-deploy'].info.run_id}
+    assert ok.data.metrics['latency_ms_median'] == 4.2 and ok.data.tags['gate'] == 'pass'
+    assert bad.info.status == 'FINISHED' and 'failed the gate: delta AP interval' in bad.data.tags['mlflow.note.content']
+    assert 'latency_ms_median' not in bad.data.metrics and bad.data.metrics['delta_ci_low'] == -0.12
+    assert skipped.info.status == 'FAILED' and 'ncnn2int8' in skipped.data.tags['skipped_reason']
+    assert 'None' not in ok.data.params.values() and 'gate_reason' not in ok.data.tags

@@ -53,11 +53,17 @@ def test_conditions_that_did_not_run_are_failed_mlflow_runs(tmp_path, monkeypatc
               mean_ms=5.0, median_ms=5.0, _times=np.array([5.0, 5.0]))
     skipped = dict(model='blazepose-lite', backend='mediapipe', precision='fp32', threads=1, span='e2e',
                    status='not run: harness/.venv-mediapipe missing')
-    log_mlflow([ok, skipped], {'cpu': 'x'}, dict(peak_source='fma_loop'), BenchConfig(mlflow=True))
+    log_mlflow([ok, skipped], {'cpu': 'x'}, dict(peak_source='fma_loop'),
+               BenchConfig(mlflow=True, out=str(tmp_path / 'none')))
     runs = mlflow.search_runs(experiment_names=['bench'], output_format='list')
     by_name = {r.info.run_name: r for r in runs}
+    (parent,) = [r for r in runs if r.data.tags.get('stage') == 'invocation']   # one run per invocation
+    assert parent.info.status == 'FINISHED' and parent.data.params['models'] == 'blazepose-lite rtmpose-t'
     skip = by_name['blazepose-lite/mediapipe/fp32/t1/e2e']
     assert skip.info.status == 'FAILED' and skip.data.tags['skipped'] == 'true'
     assert 'venv-mediapipe missing' in skip.data.tags['skipped_reason'] and not skip.data.metrics
+    assert 'venv-mediapipe missing' in skip.data.tags['mlflow.note.content']   # the reason as its description
     done = by_name['rtmpose-t/onnxruntime/fp32/t1/model']
-    assert done.info.status == 'FINISHED' and done.data.metrics['median_ms'] == 5.0
+    assert done.info.status == 'FINISHED' and done.data.metrics['latency.a_median_ms'] == 5.0
+    for child in (skip, done):
+        assert child.data.tags['mlflow.parentRunId'] == parent.info.run_id
