@@ -10,7 +10,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export OMP_NUM_THREADS ?= 1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install mlflow-server repro test test-slow test-reference test-all bench tables ui info clean
+.PHONY: install mlflow-server browser repro test test-slow test-reference test-all bench tables ui info clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,8 +33,14 @@ test: install
 
 # The slow tier (kill -9 resume, the real-AP training target, MLflow records and the UI server, the DVC queue,
 # OpenVINO int8/bf16) and the GPU tests (skipped without CUDA); CI runs it after `make test`.
-test-slow: install mlflow-server
+test-slow: install mlflow-server browser
 	$(BIN)/pytest -q -m "slow or gpu"
+
+# headless Chromium for the browser test of `make ui` (Debian's package; skipped where apt-get cannot run)
+browser:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	  echo "make browser: no chromium (the browser test will be skipped)"
 
 # Every tier that runs on this machine kind: what .ci/run runs.
 test-all: test test-slow test-reference
@@ -65,8 +71,11 @@ $(VENV)/.mlflow-server: $(VENV)/.installed
 	  "and mlflow-tracing to one release the index serves (then make install)" >&2; exit 1; }
 	touch $@
 
+# MLflow 3 opens in its GenAI mode; the address below opens the experiments as model training, on their runs
+UI_PORT ?= 5000
 ui: install mlflow-server
-	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000 --workers 1
+	@echo "make ui: open http://127.0.0.1:$(UI_PORT)/#/experiments?workflowType=machine_learning"
+	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port $(UI_PORT) --workers 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache
