@@ -10,7 +10,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export OMP_NUM_THREADS ?= 1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install mlflow-server browser repro test test-slow test-reference test-all bench tables ui info clean
+.PHONY: install mlflow-server browser slurm server repro test test-slow test-reference test-all bench tables ui info clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,8 +33,14 @@ test: install
 
 # The slow tier (kill -9 resume, the real-AP training target, MLflow records and the UI server, the DVC queue,
 # OpenVINO int8/bf16) and the GPU tests (skipped without CUDA); CI runs it after `make test`.
-test-slow: install mlflow-server browser
+test-slow: install mlflow-server browser slurm
 	$(BIN)/pytest -q -m "slow or gpu"
+
+# Debian's Slurm and munge for the tests that run the grid on a real one-node cluster (tests/slurm_cluster.py)
+slurm:
+	@command -v slurmctld >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge >/dev/null; } || \
+	  echo "make slurm: no Slurm (the Slurm tests will be skipped)"
 
 # headless Chromium for the browser test of `make ui` (Debian's package; skipped where apt-get cannot run)
 browser:
@@ -73,6 +79,18 @@ $(VENV)/.mlflow-server: $(VENV)/.installed
 
 # MLflow 3 opens in its GenAI mode; the address below opens the experiments as model training, on their runs
 UI_PORT ?= 5000
+# An MLflow tracking server for runs from several hosts (the Slurm grid's cells log to it over HTTP: SQLite
+# cannot be shared between hosts): a database store and an artifact root it serves. For a cluster, run it
+# on a host the nodes reach, with SERVER_HOST=0.0.0.0 and a PostgreSQL/MySQL SERVER_STORE (docs/cluster.md).
+SERVER_PORT ?= 5001
+SERVER_HOST ?= 127.0.0.1
+SERVER_STORE ?= sqlite:///mlflow-server.db
+SERVER_ARTIFACTS ?= mlartifacts-server
+server: install mlflow-server
+	@echo "make server: export MLFLOW_TRACKING_URI=http://$(SERVER_HOST):$(SERVER_PORT) for the runs that log to it"
+	$(BIN)/mlflow server --backend-store-uri $(SERVER_STORE) --artifacts-destination $(SERVER_ARTIFACTS) \
+	  --host $(SERVER_HOST) --port $(SERVER_PORT) --workers 1
+
 ui: install mlflow-server
 	@echo "make ui: open http://127.0.0.1:$(UI_PORT)/#/experiments?workflowType=machine_learning"
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port $(UI_PORT) --workers 1

@@ -55,10 +55,16 @@ class Ablations:
     jobs: int = 1                                # seeds trained at the same time, one process each
     threads: int = 1                             # torch intra-op threads per process
     experiment: str = 'ablations'                # MLflow experiment of the grid (parent run per variant)
+    executor: str = 'local'                      # local: `jobs` processes here; slurm: one job array (below)
+    slurm: dict = field(default_factory=dict)    # rtmpose.train.slurm.SlurmSettings (partition, time, ...)
     variants: dict = field(default_factory=dict)
 
     def validate(self, where: str) -> None:
         check_ranges(self, where, at_least={'jobs': 1, 'threads': 1})
+        if self.executor not in ('local', 'slurm'):
+            raise Error(f'{where}: executor must be local or slurm, got {self.executor!r}')
+        from rtmpose.train.slurm import SlurmSettings
+        build(SlurmSettings, self.slurm, f'{where}: slurm')
         if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds):
             raise Error(f'{where}: seeds must be a non-empty list of integers')
         if len(set(self.seeds)) != len(self.seeds):
@@ -319,7 +325,13 @@ def _run_seeds(cfg: Ablations, v: Variant, name: str, record: dict) -> dict:
                      eval_dataset=cfg.eval_dataset, threads=cfg.threads, experiment=cfg.experiment,
                      parent=parent_id, params=child_params, tags=tags, digest=digests[s])
                 for s in cfg.seeds if s not in done]
-        ran = {r['seed']: r for r in _run_jobs(jobs, cfg.jobs)} if jobs else {}
+        if cfg.executor == 'slurm':   # one job array; the cells log to MLflow under this parent run
+            from rtmpose.train.slurm import SlurmSettings, run_array
+            records = run_array(_seed_job, jobs, build(SlurmSettings, cfg.slurm, 'ablations.slurm'),
+                                describe=lambda j: f'{name} seed {j["seed"]}')
+        else:
+            records = _run_jobs(jobs, cfg.jobs)
+        ran = {r['seed']: r for r in records}
         per_seed = [done.get(s) or ran[s] for s in cfg.seeds]
         ap = [p['metrics'].get('AP', float('nan')) for p in per_seed]
         stats = t_interval(ap, cfg.confidence)
