@@ -78,7 +78,8 @@ def test_video_that_breaks_midway_keeps_what_was_done(tmp_path, capsys, work):
     while cap.read()[0]:
         got += 1
     assert got == n
-    assert not [p for p in os.listdir(tmp_path / 'o') if 'tmp' in p]
+    from rtmpose.io import LOCK_NAME
+    assert not [p for p in os.listdir(tmp_path / 'o') if '.tmp-' in p and p != LOCK_NAME]
 
 
 @pytest.mark.skipif(not VTEST.exists(), reason='opencv-doc not installed (vtest.avi)')

@@ -95,7 +95,8 @@ def test_unreachable_mlflow_training_goes_on(tmp_path, tiny_data):
     r = run_cli(['train', '-c', path, '--no-progress'],
                 env={'RTMPOSE_NO_MLFLOW': '0', 'MLFLOW_TRACKING_URI': 'http://127.0.0.1:9'})
     assert r.returncode == 0, r.stderr
-    assert r.stderr.count('MLflow tracking disabled') == 1
+    said = [line for line in r.stderr.splitlines() if 'MLflow' in line]
+    assert len(said) == 1 and 'not recorded' in said[0] and 'Connection refused' in said[0], r.stderr
     assert os.path.isfile(tmp_path / 'runs' / 'nomlflow' / 'final.pth')
 
 
