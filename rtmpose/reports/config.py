@@ -27,6 +27,9 @@ class TablesConfig:
     bench_machine: str = 'reports/bench/machine.json'
     deploy_accuracy: str = 'reports/deploy/accuracy.csv'  # `rtmpose deploy` (stage deploy): Table 13
     deploy_choices: str = 'reports/deploy/choices.csv'    # inference-side choices (fidelity report)
+    pretrained: str = 'pretrained/rtmpose-t_synthetic-96x128.json'   # provenance of `rtmpose pretrain`
+    train_eval: str = 'reports/eval/synthetic.json'       # `rtmpose eval` of the train stage's model (stage eval)
+    train_seeds: str = 'reports/train/seeds.json'         # the committed spread over seeds (stage train-seeds)
     runs_dir: str = 'experiments/runs'                    # params.yaml train.runs_dir
     train_run: str | None = None                          # params.yaml train.name; None: every run in runs_dir
     ablation_results: str = 'experiments/ablations/results'   # params.yaml ablations.results_dir

@@ -53,6 +53,12 @@ def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = 
         write_text_atomic(base + '.md', to_markdown(t))
         write_text_atomic(base + '.csv', to_csv(t))
         written.append((base + '.{md,csv}', summary(t)))
+    from rtmpose.reports.trained import trained_report
+    md, table = trained_report(cfg)
+    base = os.path.join(_at(cfg, cfg.out), 'trained')
+    write_text_atomic(base + '.md', md)
+    write_text_atomic(base + '.csv', table)
+    written.append((base + '.{md,csv}', 'the embedded default\'s trained model (not in the paper)'))
     if figures:
         from rtmpose.reports.figures import roadmap_chart, speed_accuracy
         for path in speed_accuracy(paper, m, _at(cfg, cfg.figures)):

@@ -8,6 +8,7 @@ epoch) and metrics.json. Running the same command again resumes from last.pth.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import csv
 import io
 import math
@@ -395,6 +396,10 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     return final
 
 
+# settings that do not change what a seed's run computes beyond its seed (its name, where it is written)
+SPREAD_FREE = _RESUME_FREE | {'name', 'seed', 'seeds'}
+
+
 def seed_runs(cfg: TrainConfig) -> list[TrainConfig]:
     """The runs of `cfg`, one per seed of `cfg.seeds` (just `cfg` when empty): the first keeps `cfg.name`
     (the model the later stages use), the others are <name>-seed<S>."""
@@ -406,12 +411,12 @@ def seed_runs(cfg: TrainConfig) -> list[TrainConfig]:
 
 
 def run_training(cfg: TrainConfig, source: str, resume: bool = True, progress: bool = True, mlflow: bool = True,
-                 report_dir: str | None = None) -> dict:
+                 report_dir: str | None = None, seeds_json: str | None = None) -> dict:
     """`train` recorded as an MLflow run (experiment `train`, tagged with the settings' `source`) on the
     main process, once per seed of `cfg.seeds` (then as child runs of one parent run `<name>`, which gets
     the mean AP and its 95% t-interval); with `report_dir`, also copy the first seed's metrics.json,
-    log.csv and curve.png there (DVC metrics and plots) and write seeds.json (per-seed metrics, mean,
-    interval). Returns the first seed's final metrics (empty on other ranks)."""
+    log.csv and curve.png there (DVC metrics and plots); with `seeds_json`, write the spread over seeds there
+    (per-seed metrics, mean, 95% t-interval). Returns the first seed's final metrics (empty on other ranks)."""
     from rtmpose.io import write_bytes_atomic
     from rtmpose.mlflow_log import start_run
     from rtmpose.train.stats import t_interval
@@ -441,12 +446,15 @@ def run_training(cfg: TrainConfig, source: str, resume: bool = True, progress: b
         for name in ('metrics.json', 'log.csv', 'curve.png'):
             with open(os.path.join(cfg.out_dir, name), 'rb') as f:
                 write_bytes_atomic(os.path.join(report_dir, name), f.read())
+    if main and seeds_json:
         key = 'PCKh' if 'PCKh' in finals[0] else 'AP'
         st = {k: None if isinstance(v, float) and math.isnan(v) else v   # JSON has no NaN
               for k, v in (stats or t_interval([f.get(key, float('nan')) for f in finals])).items()}
-        write_json_atomic(os.path.join(report_dir, 'seeds.json'), {
+        write_json_atomic(seeds_json, {
             'metric': key, 'n_seeds': st['n'], f'{key}_mean': st['mean'], f'{key}_sd': st['sd'],
             f'{key}_ci_low': st['low'], f'{key}_ci_high': st['high'], f'{key}_ci_half_width': st['half_width'],
             'interval': 't-interval over seeds, 95% (none with one seed)',
+            # the settings the spread belongs to (rtmpose tables compares a run of the same settings with it)
+            'settings': {k: v for k, v in dataclasses.asdict(cfg).items() if k not in SPREAD_FREE},
             'per_seed': [{'seed': one.seed, 'run': one.name, **f} for one, f in zip(runs, finals)]})
     return finals[0] if finals else {}

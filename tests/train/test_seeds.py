@@ -224,7 +224,8 @@ def test_mlflow_parent_run_per_variant_with_child_runs_per_seed(tmp_path, tiny_d
 
 def test_train_stage_runs_every_seed_and_reports_the_interval(tmp_path, tiny_data):
     path = tiny_config(tmp_path, tiny_data, name='multi', epochs=1, stage2_epochs=0, seeds=[5, 6], train_limit=8)
-    r = run_cli(['train', '-c', path, '--no-progress', '--report-dir', str(tmp_path / 'report')])
+    r = run_cli(['train', '-c', path, '--no-progress', '--report-dir', str(tmp_path / 'report'),
+                 '--seeds-json', str(tmp_path / 'report/seeds.json')])
     assert r.returncode == 0, r.stderr
     first = json.loads((tmp_path / 'runs/multi/config.json').read_text())
     other = json.loads((tmp_path / 'runs/multi-seed6/config.json').read_text())
@@ -259,7 +260,8 @@ def test_seeds_report_is_the_interval_of_the_seeds(tmp_path, monkeypatch):
         return {'AP': aps[cfg.seed], 'final_loss': 1.0}
     monkeypatch.setattr(trainer, 'train', fake_train)
     cfg = dataclasses.replace(TrainConfig(), name='multi', runs_dir=str(tmp_path / 'runs'), seeds=[5, 6, 7])
-    first = trainer.run_training(cfg, 'test', mlflow=False, report_dir=str(tmp_path / 'report'))
+    first = trainer.run_training(cfg, 'test', mlflow=False, report_dir=str(tmp_path / 'report'),
+                                 seeds_json=str(tmp_path / 'report' / 'seeds.json'))
     assert first['AP'] == 0.30
     seeds = json.loads((tmp_path / 'report' / 'seeds.json').read_text())
     st = t_interval([0.30, 0.50, 0.46])
@@ -268,3 +270,4 @@ def test_seeds_report_is_the_interval_of_the_seeds(tmp_path, monkeypatch):
     assert seeds['AP_ci_half_width'] == pytest.approx(st['half_width'], abs=1e-12) and st['half_width'] > 0.1
     assert (seeds['AP_ci_low'], seeds['AP_ci_high']) == pytest.approx((st['low'], st['high']), abs=1e-12)
     assert json.loads((tmp_path / 'report' / 'metrics.json').read_text()) == {'AP': 0.30}   # the first seed's
+    assert seeds['settings']['epochs'] == cfg.epochs and 'seed' not in seeds['settings']   # what the spread is of
