@@ -33,7 +33,7 @@ import torch
 from rtmpose.errors import Error
 
 ACCURACY_FIELDS = ('model', 'input', 'backend', 'precision', 'executed_precision', 'artifact', 'AP', 'delta_AP',
-                   'delta_ci_low', 'delta_ci_high',
+                   'delta_ci_low', 'delta_ci_high', 'delta_ci_half_width',
                    'kpt_err_px_median', 'kpt_err_px_p95', 'latency_ms_median', 'threads', 'gate', 'reason')
 CHOICE_FIELDS = ('choice', 'default', 'alternative', 'AP_default', 'AP_alternative', 'delta_AP', 'delta_ci_low',
                  'delta_ci_high', 'note')
@@ -319,7 +319,8 @@ def accuracy_rows(s: DeploySettings, st: Setup, ref_pred, boot: PairedBootstrap)
         ev = image_eval(st.gt, results, st.meta.sigmas)
         delta, lo, hi = boot.delta(ev)
         med, p95 = keypoint_error(ref_pred, pred)
-        row.update(AP=ev.ap, delta_AP=delta, delta_ci_low=lo, delta_ci_high=hi, kpt_err_px_median=med,
+        row.update(AP=ev.ap, delta_AP=delta, delta_ci_low=lo, delta_ci_high=hi, delta_ci_half_width=(hi - lo) / 2,
+                   kpt_err_px_median=med,
                    kpt_err_px_p95=p95)
         reasons = []
         if not g.passed:
@@ -382,18 +383,19 @@ def summary_md(s: DeploySettings, ref_ap: float, rows: list[dict], choices: list
              f'interval low >= -{s.tolerance_ap:g}. '
              f'Latency: median of {s.runs} runs after {s.warmup} warm-up, batch 1, {s.threads} thread(s); '
              'only artifacts that pass are timed.', '',
-             '| backend | precision | AP | delta AP [95 % CI] | kpt err px (median / p95) | latency ms | gate |',
-             '|---|---|---|---|---|---|---|']
+             '| backend | precision | AP | delta AP [95 % CI] | CI half-width | kpt err px (median / p95) | latency ms | gate |',
+             '|---|---|---|---|---|---|---|---|']
     for r in rows:
         if 'AP' not in r:
-            lines.append(f'| {r["backend"]} | {r["precision"]} | - | - | - | - | {r["gate"]}: {r["reason"]} |')
+            lines.append(f'| {r["backend"]} | {r["precision"]} | - | - | - | - | - | {r["gate"]}: {r["reason"]} |')
             continue
         gate = r['gate'] + (f': {r["reason"]}' if r['reason'] else '')
         lat = _fmt(r['latency_ms_median'], '.2f')
         prec = r['precision'] + (f' (executed {r["executed_precision"]})'
                                  if r.get('executed_precision') not in (None, '', r['precision']) else '')
         lines.append(f'| {r["backend"]} | {prec} | {r["AP"]:.4f} | {r["delta_AP"]:+.4f} '
-                     f'[{r["delta_ci_low"]:+.4f}, {r["delta_ci_high"]:+.4f}] | {r["kpt_err_px_median"]:.2f} / '
+                     f'[{r["delta_ci_low"]:+.4f}, {r["delta_ci_high"]:+.4f}] | '
+                     f'{(r["delta_ci_high"] - r["delta_ci_low"]) / 2:.4f} | {r["kpt_err_px_median"]:.2f} / '
                      f'{r["kpt_err_px_p95"]:.2f} | {lat} | {gate} |')
     if choices:
         lines += ['', '## Inference-side choices (PyTorch fp32, against the mmpose defaults)', '',
@@ -447,7 +449,7 @@ def _deploy(s: DeploySettings, mlflow: bool) -> int:
                  'executed_precision': 'fp32',
                  'artifact': s.checkpoint,
                  'AP': ref_eval.ap, 'delta_AP': 0.0, 'delta_ci_low': 0.0, 'delta_ci_high': 0.0,
-                 'kpt_err_px_median': 0.0, 'kpt_err_px_p95': 0.0, 'latency_ms_median': 'see reports/bench',
+                 'delta_ci_half_width': 0.0, 'kpt_err_px_median': 0.0, 'kpt_err_px_p95': 0.0, 'latency_ms_median': 'see reports/bench',
                  'threads': s.threads, 'gate': 'reference', 'reason': ''}]
         boot = PairedBootstrap(ref_eval, s.bootstrap, s.seed)
         rows += accuracy_rows(s, st, ref_pred, boot)
