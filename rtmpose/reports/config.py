@@ -28,6 +28,7 @@ class TablesConfig:
     deploy_accuracy: str = 'reports/deploy/accuracy.csv'  # `rtmpose deploy` (stage deploy): Table 13
     deploy_choices: str = 'reports/deploy/choices.csv'    # inference-side choices (fidelity report)
     pretrained: str = 'pretrained/rtmpose-t_synthetic-96x128.json'   # provenance of `rtmpose pretrain`
+    train_metrics: str = 'reports/train/metrics.json'     # the train stage's final validation
     train_eval: str = 'reports/eval/synthetic.json'       # `rtmpose eval` of the train stage's model (stage eval)
     train_seeds: str = 'reports/train/seeds.json'         # the committed spread over seeds (stage train-seeds)
     runs_dir: str = 'experiments/runs'                    # params.yaml train.runs_dir

@@ -27,6 +27,12 @@ class ExtraTrainSet:
     keypoint_mapping: str | None = None          # 'aic_to_coco' maps AIC points onto COCO's (rtmpose.data.meta)
 
 
+# settings that may change between a kill and a resume without changing the result
+RESUME_FREE = frozenset({'num_workers', 'checkpoint_every_iters', 'notes', 'runs_dir', 'val_batch_size'})
+# settings that do not change what a seed's run computes beyond its seed (its name, where it is written)
+SPREAD_FREE = RESUME_FREE | {'name', 'seed', 'seeds'}
+
+
 @dataclass
 class TrainConfig:
     name: str = 'rtmpose-m_coco'                 # outputs go to <runs_dir>/<name>/

@@ -27,13 +27,11 @@ from rtmpose.data.collate import collate
 from rtmpose.errors import Error
 from rtmpose.io import folder_lock, portable_path, remove_stale_temps, write_json_atomic, write_text_atomic
 from rtmpose.train import distributed as D
-from rtmpose.train.config import SOURCES, TrainConfig, as_dict
+from rtmpose.train.config import RESUME_FREE as _RESUME_FREE, SOURCES, SPREAD_FREE, TrainConfig, as_dict
 from rtmpose.train.data import ResumableSampler, build_train_set, build_val_set, set_epoch
 from rtmpose.train.optim import ExpMomentumEMA, Schedule, build_optimizer
 
 LOG_FIELDS = ('epoch', 'iter', 'loss', 'lr', 'epoch_time_s', 'AP', 'AR', 'PCKh')
-# settings that may change between a kill and a resume without changing the result
-_RESUME_FREE = {'num_workers', 'checkpoint_every_iters', 'notes', 'runs_dir', 'val_batch_size'}
 
 
 def log(d: D.Dist, msg: str) -> None:
@@ -396,8 +394,19 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     return final
 
 
-# settings that do not change what a seed's run computes beyond its seed (its name, where it is written)
-SPREAD_FREE = _RESUME_FREE | {'name', 'seed', 'seeds'}
+def _spread_inputs(cfg: TrainConfig) -> dict:
+    """What else the spread depends on: the starting weights' sha256 and the prepared data's settings."""
+    import json
+
+    from rtmpose.io import sha256_file
+    try:
+        with open(os.path.join(cfg.data_dir, 'manifest.json')) as f:
+            data = json.load(f).get('params')
+    except (OSError, ValueError):
+        data = None
+    return {'init_backbone_sha256': sha256_file(cfg.init_backbone) if cfg.init_backbone else None,
+            'init_checkpoint_sha256': sha256_file(cfg.init_checkpoint) if cfg.init_checkpoint else None,
+            'data_params': data}
 
 
 def seed_runs(cfg: TrainConfig) -> list[TrainConfig]:
@@ -456,5 +465,6 @@ def run_training(cfg: TrainConfig, source: str, resume: bool = True, progress: b
             'interval': 't-interval over seeds, 95% (none with one seed)',
             # the settings the spread belongs to (rtmpose tables compares a run of the same settings with it)
             'settings': {k: v for k, v in dataclasses.asdict(cfg).items() if k not in SPREAD_FREE},
+            'inputs': _spread_inputs(cfg),
             'per_seed': [{'seed': one.seed, 'run': one.name, **f} for one, f in zip(runs, finals)]})
     return finals[0] if finals else {}
