@@ -93,7 +93,8 @@ def trained_report(cfg: TablesConfig) -> tuple[str, str]:
                                                 f"{pre.get('epochs')} epochs on {pre.get('data', {}).get('train', {}).get('images')} images",
                          **{k: held.get(k) for k in METRICS}, source=cfg.pretrained))
     else:
-        rows.append(dict(stage='pretrain', what='not measured: dvc unfreeze pretrain && dvc repro pretrain',
+        rows.append(dict(stage='pretrain', what='not measured: dvc unfreeze pretrain && dvc repro pretrain '
+                                                '(or rtmpose pretrain --params params.yaml)',
                          source=cfg.pretrained))
     if metrics:
         rows.append(dict(stage='train (this run)', what='embedded val, ground-truth boxes, flip test (the trainer\'s '
