@@ -208,7 +208,9 @@ def roadmap_chart(paper: dict[str, PaperTable], m: Measurements, variants: dict[
                  error_kw={'elinewidth': 1, 'ecolor': 'black'})
         for (yi, v), txt, hi in zip(got, notes, errs[1]):
             ax2.text(v + hi, yi, txt, va='center', fontsize=7)
-        ax2.set_xlim(0, max(100.0, max(v for _, v in got) * 1.1))
+        # an axis fitted to the measured bars (a 0-100 axis draws a near-chance grid as slivers), with room
+        # for the labels right of the longest bar
+        ax2.set_xlim(0, max(v + e for (_, v), e in zip(got, errs[1])) * 1.8)
     ax2.set_xlabel('AP on the embedded synthetic set (measured here, short schedule)')
     ax2.set_title('measured ablation grid (not comparable in absolute value):\nmean, 95% t-interval over seeds; '
                   'paired delta vs final recipe (n.s.: interval contains 0)', fontsize=9)
