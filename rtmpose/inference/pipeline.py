@@ -203,11 +203,11 @@ def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_
         read_image(source)
     elif kind == 'video':
         VideoReader(source).cap.release()
-    _need_weights('pose', pose_checkpoint, random_weights, '--pose-checkpoint')   # before creating the folder
-    _need_weights('detector', det_checkpoint, random_weights, '--det-checkpoint')
     out_dir = out_dir or settings.demo_out
     from rtmpose.io import check_writable
     check_writable(os.path.join(out_dir, 'result.json'), 'demo output')   # before building anything
+    _need_weights('pose', pose_checkpoint, random_weights, '--pose-checkpoint')   # before creating the folder
+    _need_weights('detector', det_checkpoint, random_weights, '--det-checkpoint')
     from rtmpose.io import folder_locks
     with folder_locks([out_dir, settings.exports], 'demo folder'):
         models = build(settings, pose_checkpoint, det_checkpoint, random_weights)

@@ -171,7 +171,7 @@ def test_build_reports_writes_tables_figures_and_fidelity(tmp_path):
                   '-0.5 px', 'opset 11'):
         assert topic in fid, topic
     # 12 paper tables + Table 13 (not in the paper); Fig. 1, Fig. 3, the Table 13 Pareto plot (png + svg each); fidelity
-    assert len(written) == 13 + 6 + 1
+    assert len(written) == 13 + 1 + 6 + 1   # tables 1-13, the trained-model table, 6 figures, fidelity
     assert "Inference-side choices" in fid
 
 

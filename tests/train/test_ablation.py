@@ -17,13 +17,13 @@ PARAMS = str(ROOT / 'params.yaml')
 def test_default_grid_is_small_and_paper_grid_covers_table3_and_roadmap():
     cfg, variants = load_ablations(PARAMS)
     default = [k for k, v in variants.items() if 'default' in v.grids]
-    assert cfg.grid == 'default' and len(default) <= 5   # ~50 s a variant: the grid fits `make repro`
+    assert cfg.grid == 'default' and len(default) <= 6   # ~50 s a variant: the grid fits `make repro`
     cells = set()
     for k in default:
         t = variants[k].table03
         cells.update([t] if isinstance(t, str) else t or [])
-    # the paper's three strongest effects (GAU, kernel 7 vs 1, 1/tau 10 vs 1) against the final recipe
-    assert {'kernel1', 'kernel7', 'beta1', 'beta10', 'gau_off'} <= cells
+    # the paper's effects on the head (GAU, kernel 7 vs 1, 1/tau 10 vs 1, 5 and 15) against the final recipe
+    assert {'kernel1', 'kernel7', 'beta1', 'beta5', 'beta10', 'beta15', 'gau_off'} <= cells
     table03 = set()
     for v in variants.values():
         table03.update([v.table03] if isinstance(v.table03, str) else v.table03 or [])
