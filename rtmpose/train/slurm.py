@@ -41,6 +41,9 @@ class SlurmSettings:
                                             'array_parallelism': 1}, positive=('mem_gb', 'poll_s'))
 
 
+GONE = 'GONE (no longer listed by slurmctld: CANCELLED while pending, or purged after MinJobAge)'
+
+
 def _parse_scontrol(text: str) -> dict[str, dict[str, str]]:
     """`scontrol show job -o` lines -> {submitit job id ('123' or '123_4'): {'JobID', 'State', 'NodeList'}}.
     A pending array's remaining tasks come as one record with a task range ('0-3%2', '1,3'): each gets it."""
@@ -74,7 +77,13 @@ def _watcher_class():
         def read_info(self, string) -> dict[str, dict[str, str]]:
             if not isinstance(string, str):
                 string = string.decode()
-            return _parse_scontrol(string)
+            info = _parse_scontrol(string)
+            # A task cancelled while it still belonged to the array's pending record, or a job purged MinJobAge
+            # after it ended, is no longer listed at all: it will never write a result (submitit checks the
+            # result file before the state), so it is over. Without this it would stay PENDING forever.
+            for job_id in self._registered - self._finished - set(info):
+                info[job_id] = {'JobID': job_id, 'State': GONE, 'NodeList': ''}
+            return info
 
     return ScontrolWatcher
 

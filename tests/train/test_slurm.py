@@ -54,7 +54,7 @@ def _untimed(record: dict) -> dict:
     return strip(record)
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 @pytest.mark.timeout(1500)
 def test_the_grid_on_slurm_equals_the_local_executor_and_resubmits_only_a_cancelled_cell(
         cluster, tmp_path, tiny_data):
@@ -110,7 +110,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 @pytest.mark.timeout(1500)
 def test_cells_on_slurm_log_to_an_mlflow_server_without_losing_anything(cluster, tmp_path, tiny_data):
     pytest.importorskip('mlflow.server', reason='the MLflow server is not installed (make server installs it)')
@@ -163,7 +163,7 @@ def test_cells_on_slurm_log_to_an_mlflow_server_without_losing_anything(cluster,
         assert 'AP_mean' in parent.data.metrics
 
 
-@pytest.mark.slow
+@pytest.mark.cluster
 @pytest.mark.timeout(900)
 def test_the_written_sbatch_script_trains_through_srun_and_torchrun(cluster, tmp_path, tiny_data):
     from tests.train.conftest import tiny_config
