@@ -61,6 +61,7 @@ class TrainConfig:
     cosine_begin_epoch: int | None = None        # None: epochs // 2
     cosine_min_factor: float = 0.05              # eta_min = base_lr * factor (unscaled, as in the configs)
     clip_grad: float | None = None               # max L2 norm of the gradients; None: no clipping
+    adam_eps: float = 1e-8                       # AdamW eps (mmengine optim_wrapper.optimizer.eps)
     ema: bool = True
     ema_momentum: float = 0.0002
     ema_gamma: int = 2000
@@ -111,7 +112,7 @@ class TrainConfig:
                                             'weight_decay': 0, 'norm_decay_mult': 0, 'bias_decay_mult': 0,
                                             'loss_beta': 0, 'frozen_stages': -1, 'threads': 1},
                      probabilities=('ema_momentum', 'cosine_min_factor'),
-                     positive=('warmup_start_factor', 'clip_grad'))
+                     positive=('warmup_start_factor', 'clip_grad', 'adam_eps'))
         if not all(isinstance(x, int) and not isinstance(x, bool) for x in self.seeds) or \
                 len(set(self.seeds)) != len(self.seeds):
             raise Error(f'{where}: seeds must be distinct integers')
@@ -145,6 +146,9 @@ SOURCES = {
     'warmup_iters': f'LinearLR start_factor=1e-5, by_epoch=False, end=1000 ({_M})',
     'cosine_min_factor': f'CosineAnnealingLR eta_min=base_lr*0.05 from max_epochs//2 to max_epochs, '
                          f'convert_to_iter_based ({_M}); eta_min is the unscaled config lr x 0.05',
+    'adam_eps': 'not set in the configs: torch.optim.AdamW default 1e-8. Under DDP the processes\' gradients '
+                'are averaged while each loss sums over its own samples (as mmengine), so N processes step on '
+                '1/N of one process\'s gradient: AdamW ignores that scale except where gradients are near eps',
     'clip_grad': 'none in mmpose 1.3.2 RTMPose body configs (COCO-only and AIC+COCO alike); set it per '
                  'experiment if a config you follow has optim_wrapper.clip_grad (e.g. max_norm=35)',
     'ema': f'EMAHook ExpMomentumEMA momentum=0.0002 gamma=2000 update_buffers=True ({_M}); '

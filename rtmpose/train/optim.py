@@ -49,11 +49,11 @@ def param_groups(model: nn.Module, lr: float, weight_decay: float, norm_decay_mu
 
 
 def build_optimizer(model: nn.Module, lr: float, weight_decay: float, norm_decay_mult: float = 0.0,
-                    bias_decay_mult: float = 0.0) -> torch.optim.AdamW:
+                    bias_decay_mult: float = 0.0, eps: float = 1e-8) -> torch.optim.AdamW:
     groups = param_groups(model, lr, weight_decay, norm_decay_mult, bias_decay_mult)
     for g in groups:
         g.pop('names')
-    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, eps=eps)
 
 
 class Schedule:

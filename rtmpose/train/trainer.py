@@ -206,7 +206,8 @@ def _train(cfg: TrainConfig, d: D.Dist, resume: bool, progress: bool, run, max_i
     ipe = sampler.per_rank // cfg.batch_size if drop_last else math.ceil(sampler.per_rank / cfg.batch_size)
     total_batch = cfg.batch_size * d.world_size
     lr0 = cfg.base_lr * total_batch / cfg.auto_scale_lr_base if cfg.auto_scale_lr else cfg.base_lr
-    optimizer = build_optimizer(model, lr0, cfg.weight_decay, cfg.norm_decay_mult, cfg.bias_decay_mult)
+    optimizer = build_optimizer(model, lr0, cfg.weight_decay, cfg.norm_decay_mult, cfg.bias_decay_mult,
+                                cfg.adam_eps)
     schedule = Schedule(lr0, cfg.epochs * ipe, ipe, cfg.warmup_iters, cfg.warmup_start_factor,
                         cfg.cosine_begin_epoch, cfg.epochs, eta_min=cfg.base_lr * cfg.cosine_min_factor)
     ema = ExpMomentumEMA(model, cfg.ema_momentum, cfg.ema_gamma,
