@@ -32,3 +32,20 @@ def test_committed_fixtures_equal_a_fresh_run(tmp_path):
             a, b = np.load(os.path.join(committed, name)), np.load(tmp_path / name)
             for key in a.files:
                 np.testing.assert_allclose(a[key], b[key], atol=1e-5, err_msg=f'{name}:{key}')
+
+
+def test_rtmdet_loss_fixture_equals_a_fresh_run(tmp_path):
+    """The RTMDet assigner/loss fixture regenerated from the live mmdet 3.3.0 equals the committed one."""
+    python = os.environ.get('REFERENCE_PYTHON')
+    if not python or not os.path.exists(python):
+        pytest.skip('set REFERENCE_PYTHON to the reference environment python')
+    r = subprocess.run([python, 'tools/make_rtmdet_loss_fixtures.py', str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    committed = os.path.join(FIXTURES, 'rtmdet')
+    old, new = json.load(open(os.path.join(committed, 'loss.json'))), json.load(open(tmp_path / 'loss.json'))
+    assert {k: v for k, v in old.items() if k != 'versions'} == {k: v for k, v in new.items() if k != 'versions'}
+    a, b = np.load(os.path.join(committed, 'loss.npz')), np.load(tmp_path / 'loss.npz')
+    assert a.files == b.files
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
