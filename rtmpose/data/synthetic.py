@@ -55,36 +55,53 @@ def _direction(up: np.ndarray, side: np.ndarray, angle: float, sign: float) -> n
     return np.cos(angle) * -up + np.sin(angle) * side * sign
 
 
-def _pose(rng: np.random.Generator, u: float) -> dict[str, np.ndarray]:
-    """Joint positions relative to the hip centre for a figure of unit `u` (about a head height)."""
+def _pose_params(rng: np.random.Generator) -> dict:
+    """The random draws of one pose, in the order `_pose` has always made them: the lean, the body's
+    proportions, and per side the arm angles (a1 upper arm, a2 forearm, radians from straight down,
+    outward positive), the arm and leg segment length factors, the leg angles (b1 thigh, b2 shin); then
+    the head's yaw."""
     lean = rng.normal(0.0, 0.12)
     if rng.random() < 0.08:                    # a few strongly tilted bodies (bending, falling)
         lean += rng.choice([-1, 1]) * rng.uniform(0.5, 1.2)
-    up = np.array([np.sin(lean), -np.cos(lean)])
-    side = np.array([-up[1], up[0]])           # points to the person's left = image right
-    torso = 3.0 * u * rng.uniform(0.85, 1.1)
-    neck = up * torso
-    sw, hw = u * rng.uniform(0.9, 1.25), u * rng.uniform(0.55, 0.75)
-    j: dict[str, np.ndarray] = {}
-    for name, sign in (('left', 1.0), ('right', -1.0)):
-        shoulder = neck - up * 0.25 * u + side * sign * sw
-        hip = side * sign * hw
+    q = {'lean': lean, 'torso': rng.uniform(0.85, 1.1), 'sw': rng.uniform(0.9, 1.25),
+         'hw': rng.uniform(0.55, 0.75)}
+    for name in ('left', 'right'):
         a1 = rng.uniform(-0.35, 2.9)
         a2 = a1 + rng.uniform(-2.3, 1.3)
         f1, f2 = (rng.uniform(0.55, 1.0, 2) if rng.random() < 0.3 else (1.0, 1.0))
-        elbow = shoulder + _direction(up, side, a1, sign) * 1.5 * u * f1
-        wrist = elbow + _direction(up, side, a2, sign) * 1.3 * u * f2
         if rng.random() < 0.15:                # raised leg: kicking, sitting, climbing
             b1 = rng.uniform(0.6, 1.6)
         else:
             b1 = rng.uniform(-0.2, 0.55)
         b2 = b1 + rng.uniform(-0.9, 0.35)
-        knee = hip + _direction(up, side, b1, sign) * 2.0 * u * rng.uniform(0.8, 1.05)
-        ankle = knee + _direction(up, side, b2, sign) * 1.9 * u * rng.uniform(0.8, 1.05)
+        thigh, shin = rng.uniform(0.8, 1.05), rng.uniform(0.8, 1.05)
+        q.update({f'{name}_a1': a1, f'{name}_a2': a2, f'{name}_f1': f1, f'{name}_f2': f2,
+                  f'{name}_b1': b1, f'{name}_b2': b2, f'{name}_thigh': thigh, f'{name}_shin': shin})
+    q['yaw'] = rng.uniform(-0.45, 0.45)
+    return q
+
+
+def _joints(q: dict, u: float) -> dict[str, np.ndarray]:
+    """Joint positions relative to the hip centre for pose parameters `q` (`_pose_params`) and a figure of
+    unit `u` (about a head height); '_head' and '_up' (the body's unit up vector) are for drawing."""
+    lean = q['lean']
+    up = np.array([np.sin(lean), -np.cos(lean)])
+    side = np.array([-up[1], up[0]])           # points to the person's left = image right
+    torso = 3.0 * u * q['torso']
+    neck = up * torso
+    sw, hw = u * q['sw'], u * q['hw']
+    j: dict[str, np.ndarray] = {}
+    for name, sign in (('left', 1.0), ('right', -1.0)):
+        shoulder = neck - up * 0.25 * u + side * sign * sw
+        hip = side * sign * hw
+        elbow = shoulder + _direction(up, side, q[f'{name}_a1'], sign) * 1.5 * u * q[f'{name}_f1']
+        wrist = elbow + _direction(up, side, q[f'{name}_a2'], sign) * 1.3 * u * q[f'{name}_f2']
+        knee = hip + _direction(up, side, q[f'{name}_b1'], sign) * 2.0 * u * q[f'{name}_thigh']
+        ankle = knee + _direction(up, side, q[f'{name}_b2'], sign) * 1.9 * u * q[f'{name}_shin']
         j.update({f'{name}_shoulder': shoulder, f'{name}_elbow': elbow, f'{name}_wrist': wrist,
                   f'{name}_hip': hip, f'{name}_knee': knee, f'{name}_ankle': ankle})
     head = neck + up * 0.95 * u
-    yaw = rng.uniform(-0.45, 0.45)
+    yaw = q['yaw']
     j['nose'] = head - up * 0.12 * u + side * yaw * 0.35 * u
     for name, sign in (('left', 1.0), ('right', -1.0)):
         j[f'{name}_eye'] = head + up * 0.12 * u + side * (sign * 0.24 + yaw * 0.3) * u
@@ -92,6 +109,11 @@ def _pose(rng: np.random.Generator, u: float) -> dict[str, np.ndarray]:
     j['_head'] = head
     j['_up'] = up
     return j
+
+
+def _pose(rng: np.random.Generator, u: float) -> dict[str, np.ndarray]:
+    """Joint positions relative to the hip centre for a figure of unit `u` (about a head height)."""
+    return _joints(_pose_params(rng), u)
 
 
 def _colour(rng: np.random.Generator, sat=(60, 255), val=(60, 255)) -> tuple[int, int, int]:
@@ -216,30 +238,44 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> tuple[np.nda
             cx, cy = int(xs[rng.integers(len(xs))]), int(ys[rng.integers(len(ys))])
             rw, rh = int(rng.uniform(0.12, 0.35) * w), int(rng.uniform(0.12, 0.35) * h)
             x1, y1 = cx - rw // 2, cy - rh // 2
-            patch = _background(rng, rw, rh)
-            xa, ya, xb, yb = max(x1, 0), max(y1, 0), min(x1 + rw, w), min(y1 + rh, h)
-            img[ya:yb, xa:xb] = patch[ya - y1:yb - y1, xa - x1:xb - x1]
+            xa, ya, xb, yb = _paste(img, _background(rng, rw, rh), x1, y1)
             for p in people:
                 p['cover'][ya:yb, xa:xb] = True
-    anns = []
-    for p in people:
-        kp = []
-        for x, y in p['kpts']:
-            if 0 <= x < w and 0 <= y < h:
-                v = 1 if p['cover'][int(y), int(x)] else 2
-                kp += [round(float(x), 2), round(float(y), 2), v]
-            else:
-                kp += [0.0, 0.0, 0]
-        ys, xs = np.nonzero(p['mask'])
-        if not len(xs):
-            continue
-        x0, y0 = int(xs.min()), int(ys.min())
-        anns.append({
-            'bbox': [float(x0), float(y0), float(xs.max() + 1 - x0), float(ys.max() + 1 - y0)],
-            'area': float(len(xs)), 'keypoints': kp, 'num_keypoints': int(sum(v > 0 for v in kp[2::3])),
-            'segmentation': _polygons(p['mask']), 'iscrowd': 0, 'category_id': 1,
-        })
+    anns = [a for a in (_annotation(p['kpts'], p['mask'], p['cover']) for p in people) if a is not None]
     return img, anns
+
+
+def _paste(img: np.ndarray, patch: np.ndarray, x1: int, y1: int) -> tuple[int, int, int, int]:
+    """Copy `patch` onto `img` with its top-left corner at (x1, y1), clipped to the image; returns the
+    covered region (xa, ya, xb, yb), end-exclusive."""
+    h, w = img.shape[:2]
+    ph, pw = patch.shape[:2]
+    xa, ya, xb, yb = max(x1, 0), max(y1, 0), min(x1 + pw, w), min(y1 + ph, h)
+    img[ya:yb, xa:xb] = patch[ya - y1:yb - y1, xa - x1:xb - x1]
+    return xa, ya, xb, yb
+
+
+def _annotation(kpts: np.ndarray, mask: np.ndarray, cover: np.ndarray) -> dict | None:
+    """The COCO annotation (without ids) of one figure: its 17 keypoints (K, 2), its drawn pixels `mask`
+    (H, W) 0/1, and the pixels `cover`ed in front of it (H, W) bool. None when no drawn pixel lies in the
+    image."""
+    h, w = mask.shape
+    kp = []
+    for x, y in kpts:
+        if 0 <= x < w and 0 <= y < h:
+            v = 1 if cover[int(y), int(x)] else 2
+            kp += [round(float(x), 2), round(float(y), 2), v]
+        else:
+            kp += [0.0, 0.0, 0]
+    ys, xs = np.nonzero(mask)
+    if not len(xs):
+        return None
+    x0, y0 = int(xs.min()), int(ys.min())
+    return {
+        'bbox': [float(x0), float(y0), float(xs.max() + 1 - x0), float(ys.max() + 1 - y0)],
+        'area': float(len(xs)), 'keypoints': kp, 'num_keypoints': int(sum(v > 0 for v in kp[2::3])),
+        'segmentation': _polygons(mask), 'iscrowd': 0, 'category_id': 1,
+    }
 
 
 def _categories() -> list[dict]:
