@@ -19,6 +19,7 @@ COMMANDS = {
     'prepare': ('rtmpose.data.cli', 'convert a data set release (or make the synthetic one)'),
     'train': ('rtmpose.train.cli', 'train a model from params.yaml / an experiment config'),
     'sbatch': ('rtmpose.commands.sbatch', 'write an sbatch script that trains on N nodes x G GPUs (torchrun)'),
+    'train-detector': ('rtmpose.commands.train_detector', 'train the RTMDet person detector on a prepared set'),
     'pretrain': ('rtmpose.commands.pretrain', 'make the pre-trained starting point of the embedded default'),
     'eval': ('rtmpose.commands.evaluate', 'evaluate a checkpoint (or an exported --model-file) on a prepared data set'),
     'export': ('rtmpose.deploy.cli', 'export a model to a deployment backend and check its accuracy'),

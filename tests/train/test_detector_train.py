@@ -1,0 +1,70 @@
+"""`rtmpose train-detector` on the tiny synthetic set at a 64x64 input: it trains (loss moves, weights move),
+an interrupted run resumes to the same weights as an uninterrupted one, a changed setting is refused in one
+line, and the augmentation keeps boxes on the people."""
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from tests.train.conftest import run_cli
+
+
+def _config(tmp_path, data, **kw):
+    cfg = dict(name='det', runs_dir=str(tmp_path / 'runs'), data_dir=data, input_size=64, epochs=2, batch_size=4,
+               warmup_iters=2, val_interval=1, bootstrap=5, threads=1)
+    cfg.update(kw)
+    path = tmp_path / f'{cfg["name"]}.yaml'
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def test_trains_resumes_to_the_same_weights_and_refuses_changed_settings(tmp_path, tiny_data):
+    from rtmpose.checkpoint import read_checkpoint
+    whole = _config(tmp_path, tiny_data, name='whole')
+    r = run_cli(['train-detector', '-c', whole, '--no-progress'])
+    assert r.returncode == 0, r.stderr
+    assert 'box AP' in r.stdout and '[' in r.stdout        # the AP with its bootstrap interval
+    a = read_checkpoint(tmp_path / 'runs' / 'whole' / 'last.pth')
+    assert a['epoch'] == 2 and len(a['log']) == 2 and 'AP' in a['log'][-1]
+    # stopped after the first epoch (its 3 iterations), then resumed by the command: the same weights as the
+    # uninterrupted run (same schedule, data order and augmentation per epoch)
+    from rtmpose.settings import read_params, resolve
+    from rtmpose.train.detector import DetectorTrainConfig, train_detector
+    part = _config(tmp_path, tiny_data, name='part')
+    train_detector(resolve(DetectorTrainConfig, values=read_params(part)), progress=False, mlflow=False, max_iters=3)
+    r = run_cli(['train-detector', '-c', part, '--no-progress'])
+    assert r.returncode == 0 and 'resuming' in r.stderr, r.stderr
+    b = read_checkpoint(tmp_path / 'runs' / 'part' / 'last.pth')
+    moved = 0
+    for k, v in a['model'].items():
+        assert torch.equal(v, b['model'][k]), k
+    from rtmpose.models.rtmdet import build_detector
+    from rtmpose.train.rtmdet_loss import init_detector_weights
+    fresh = build_detector('rtmdet-nano', input_size=64)
+    init_detector_weights(fresh, torch.Generator().manual_seed(0))
+    for k, v in fresh.state_dict().items():
+        if v.is_floating_point() and 'running' not in k:
+            moved += int(not torch.equal(v, a['model'][k]))
+    assert moved > 50
+    r = run_cli(['train-detector', '-c', part, '--no-progress', '--set', 'base_lr=0.001'])
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'base_lr' in r.stderr, r.stderr
+
+
+def test_a_bad_setting_is_one_line(tmp_path, tiny_data):
+    r = run_cli(['train-detector', '-c', _config(tmp_path, tiny_data, input_size=100), '--no-progress'])
+    assert r.returncode == 2 and 'multiple of 32' in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_resize_crop_keeps_boxes_on_the_pixels_they_covered():
+    from rtmpose.train.detector import random_resize_crop
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[30:90, 40:70] = 255                                  # one white person-box
+    boxes = np.array([[40, 30, 70, 90]], np.float32)
+    for seed in range(20):
+        out, b = random_resize_crop(img, boxes, 96, np.random.default_rng(seed), (0.5, 1.5))
+        assert out.shape[0] <= 96 and out.shape[1] <= 96
+        for x1, y1, x2, y2 in b:
+            inside = out[int(np.ceil(y1)) + 1:int(y2) - 1, int(np.ceil(x1)) + 1:int(x2) - 1]
+            assert inside.size == 0 or inside.min() > 200       # the box still holds the white pixels
+        if len(b) == 0:                                          # cropped away: no white pixel is left either
+            assert out.max() < 255 or (out == 255).mean() < 0.01
