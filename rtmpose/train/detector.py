@@ -168,91 +168,45 @@ def _collate(batch):
     return torch.stack([b[0] for b in batch]), [b[1] for b in batch]
 
 
-def box_ap(model: torch.nn.Module, items: list[dict], ann_file: str, input_size: int, bootstrap: int = 1000,
-           seed: int = 0) -> dict:
-    """COCO bbox AP of `model` (eval mode) on `items` (pycocotools), with a 95% percentile bootstrap over
-    images for AP (the images resampled with replacement, the metric recomputed)."""
-    import contextlib as cl
-    import io
-
+def detections(model: torch.nn.Module, items: list[dict], input_size: int) -> list[dict]:
+    """COCO detection results of `model` (eval mode) on `items`: mmdet's test-time decoding (the person
+    config's test_cfg), boxes in original image pixels."""
     import cv2
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
     from rtmpose.inference.detector import DetectorSettings, decode, preprocess
     settings = DetectorSettings(input_size=input_size)
-    dets = []
+    out = []
     model.eval()
     with torch.no_grad():
         for item in items:
-            img = cv2.imread(item['file'], cv2.IMREAD_COLOR)
-            x, scale = preprocess(img, input_size)
-            outs = [o.numpy() for o in model(torch.from_numpy(x))]
-            boxes, scores = decode(outs, scale, settings)
-            for b, s in zip(boxes, scores):
-                dets.append({'image_id': item['id'], 'category_id': 1, 'score': float(s),
-                             'bbox': [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]})
-    with cl.redirect_stdout(io.StringIO()):
-        gt = COCO(ann_file)
-    ids = [it['id'] for it in items]
+            x, scale = preprocess(cv2.imread(item['file'], cv2.IMREAD_COLOR), input_size)
+            boxes, scores = decode([o.numpy() for o in model(torch.from_numpy(x))], scale, settings)
+            out += [{'image_id': item['id'], 'category_id': 1, 'score': float(sc),
+                     'bbox': [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]}
+                    for b, sc in zip(boxes, scores)]
+    return out
 
-    def evaluate(image_ids) -> np.ndarray:
-        with cl.redirect_stdout(io.StringIO()):
-            dt = gt.loadRes(dets) if dets else None
-            if dt is None:
-                return np.zeros(12)
-            e = COCOeval(gt, dt, 'bbox')
-            e.params.imgIds = list(image_ids)
-            e.evaluate()
-            e.accumulate()
-            e.summarize()
-        return e.stats
 
-    stats = evaluate(ids)
-    result = {'AP': float(stats[0]), 'AP50': float(stats[1]), 'AP75': float(stats[2]), 'AR': float(stats[8]),
-              'images': len(ids), 'detections': len(dets)}
+def box_ap(model: torch.nn.Module, items: list[dict], ann_file: str, input_size: int, bootstrap: int = 1000,
+           seed: int = 0) -> dict:
+    """COCO bbox AP of `model` on `items` (pycocotools), with a 95% percentile bootstrap over images
+    (rtmpose.evaluation.per_image: one COCOeval, AP recomputed per resample from its per-image matching)."""
+    from rtmpose.evaluation.per_image import image_eval
+    with open(ann_file) as f:
+        gt = json.load(f)
+    ids = {it['id'] for it in items}
+    gt = {**gt, 'images': [im for im in gt['images'] if im['id'] in ids],
+          'annotations': [a for a in gt['annotations'] if a['image_id'] in ids]}
+    dets = detections(model, items, input_size)
+    ev = image_eval(gt, dets, iou_type='bbox')
+    stats = ev.stats or (0.0,) * 12
+    result = {'AP': ev.ap, 'AP50': stats[1], 'AP75': stats[2], 'AR': stats[8], 'images': len(ids),
+              'detections': len(dets)}
     if bootstrap:
-        rng = np.random.default_rng(seed)
-        aps = []
-        for _ in range(bootstrap):
-            sample = rng.choice(len(ids), len(ids), replace=True)
-            aps.append(_ap_of_sample(gt, dets, [ids[i] for i in sample]))
-        lo, hi = np.percentile(aps, [2.5, 97.5])
+        draws = np.random.default_rng(seed).integers(0, len(ev.img_ids), (bootstrap, len(ev.img_ids)))
+        lo, hi = np.percentile([ev.ap_of(idx) for idx in draws], [2.5, 97.5])
         result.update(AP_ci_low=float(lo), AP_ci_high=float(hi), bootstrap=bootstrap)
     return result
-
-
-def _ap_of_sample(gt, dets: list[dict], image_ids: list[int]) -> float:
-    """AP over a resample of images (repeats counted as copies): the images renumbered so each copy counts."""
-    import contextlib as cl
-    import io
-
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-    by_img_gt: dict[int, list] = {}
-    for a in gt.dataset['annotations']:
-        by_img_gt.setdefault(a['image_id'], []).append(a)
-    by_img_dt: dict[int, list] = {}
-    for d in dets:
-        by_img_dt.setdefault(d['image_id'], []).append(d)
-    images, anns, res = [], [], []
-    for new_id, old in enumerate(image_ids, 1):
-        images.append({'id': new_id})
-        for a in by_img_gt.get(old, []):
-            anns.append({**a, 'id': len(anns) + 1, 'image_id': new_id})
-        for d in by_img_dt.get(old, []):
-            res.append({**d, 'image_id': new_id})
-    g = COCO()
-    g.dataset = {'images': images, 'annotations': anns, 'categories': gt.dataset['categories']}
-    with cl.redirect_stdout(io.StringIO()):
-        g.createIndex()
-        if not res:
-            return 0.0
-        e = COCOeval(g, g.loadRes(res), 'bbox')
-        e.evaluate()
-        e.accumulate()
-        e.summarize()
-    return float(e.stats[0])
 
 
 def train_detector(cfg: DetectorTrainConfig, resume: bool = True, progress: bool = True,

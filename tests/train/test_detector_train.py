@@ -68,3 +68,26 @@ def test_resize_crop_keeps_boxes_on_the_pixels_they_covered():
             assert inside.size == 0 or inside.min() > 200       # the box still holds the white pixels
         if len(b) == 0:                                          # cropped away: no white pixel is left either
             assert out.max() < 255 or (out == 255).mean() < 0.01
+
+
+def test_box_ap_from_per_image_matching_equals_cocoeval():
+    """AP over all images recomputed from the per-image matching equals COCOeval's bbox AP (the bootstrap's
+    resamples use the same computation)."""
+    from rtmpose.evaluation.per_image import image_eval
+    rng = np.random.default_rng(0)
+    images, anns, dets = [], [], []
+    for i in range(1, 21):
+        images.append({'id': i, 'width': 320, 'height': 240})
+        for _ in range(int(rng.integers(0, 4))):
+            x, y, w, h = rng.uniform(0, 200), rng.uniform(0, 150), rng.uniform(10, 100), rng.uniform(20, 90)
+            anns.append({'id': len(anns) + 1, 'image_id': i, 'category_id': 1, 'bbox': [x, y, w, h], 'area': w * h,
+                         'iscrowd': 0})
+            jitter = rng.normal(0, 6, 4)
+            dets.append({'image_id': i, 'category_id': 1, 'score': float(rng.uniform()),
+                         'bbox': [x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]]})
+        dets.append({'image_id': i, 'category_id': 1, 'score': float(rng.uniform(0, 0.5)),
+                     'bbox': [float(rng.uniform(0, 200)), float(rng.uniform(0, 150)), 30.0, 60.0]})
+    gt = {'images': images, 'annotations': anns, 'categories': [{'id': 1, 'name': 'person'}]}
+    ev = image_eval(gt, dets, iou_type='bbox')
+    assert 0.2 < ev.ap < 0.99 and ev.stats[0] == ev.ap
+    assert ev.ap_of(np.arange(len(ev.img_ids))) == pytest.approx(ev.ap, abs=1e-12)
