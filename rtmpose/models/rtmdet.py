@@ -3,7 +3,7 @@
 Backbone: rtmpose.models.cspnext.CSPNeXt (out_indices 2, 3, 4). Neck: CSPNeXtPAFPN. Head: RTMDetSepBNHead
 (separate BN per level, optionally shared convs). The module returns the raw head outputs (per level class
 logits and distances in input pixels), which is what is exported; priors, decoding and NMS live in
-`rtmpose.inference.detector` and run in numpy.
+`rtmpose.models.rtmdet_decode` and run in numpy.
 
 References (mmdet 3.3.0): models/necks/cspnext_pafpn.py, models/dense_heads/rtmdet_head.py
 (RTMDetSepBNHead), configs/rtmdet/rtmdet_l_8xb32-300e_coco.py, rtmdet_s/rtmdet_tiny; mmpose 1.3.2

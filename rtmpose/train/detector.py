@@ -11,7 +11,7 @@ RandomResize (keep ratio, `scale_range` x the input size) + RandomCrop to the in
 RandomFlip 0.5 + Pad 114; no CachedMosaic / CachedMixUp. A crop that keeps no box still trains (all
 background) instead of being redrawn. Randomness of a sample comes from Generator([seed, epoch, index]).
 
-Box AP: the EMA model on the val split, mmdet's test-time decoding (rtmpose.inference.detector.decode, the
+Box AP: the EMA model on the val split, mmdet's test-time decoding (rtmpose.models.rtmdet_decode.decode, the
 person config's test_cfg: score > 0.05, nms 0.6, 100 per image), COCO bbox metric (pycocotools), with a 95%
 bootstrap interval over images.
 """
@@ -118,7 +118,7 @@ class DetectionSet(Dataset):
 
     def __getitem__(self, index: int):
         import cv2
-        from rtmpose.inference.detector import resize_pad
+        from rtmpose.models.rtmdet_decode import resize_pad
         item = self.items[index]
         img = cv2.imread(item['file'], cv2.IMREAD_COLOR)
         if img is None:
@@ -173,7 +173,7 @@ def detections(model: torch.nn.Module, items: list[dict], input_size: int) -> li
     config's test_cfg), boxes in original image pixels."""
     import cv2
 
-    from rtmpose.inference.detector import DetectorSettings, decode, preprocess
+    from rtmpose.models.rtmdet_decode import DetectorSettings, decode, preprocess
     settings = DetectorSettings(input_size=input_size)
     out = []
     model.eval()
