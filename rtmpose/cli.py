@@ -24,6 +24,8 @@ COMMANDS = {
     'eval': ('rtmpose.commands.evaluate', 'evaluate a checkpoint (or an exported --model-file) on a prepared data set'),
     'export': ('rtmpose.deploy.cli', 'export a model to a deployment backend and check its accuracy'),
     'deploy': ('rtmpose.commands.deploy', 'the trained model through every backend x precision: AP, gate, latency'),
+    'pipeline-accuracy': ('rtmpose.commands.pipeline_accuracy',
+                          'pose AP with the detector\'s boxes vs ground-truth boxes, paired over images'),
     'bench': ('rtmpose.harness.cli', 'time models and backends with the paper protocol'),
     'demo': ('rtmpose.inference.cli', 'run the detector + pose pipeline on images or video'),
     'ablate': ('rtmpose.commands.ablate', 'train and evaluate one roadmap ablation variant of params.yaml'),
