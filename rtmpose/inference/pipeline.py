@@ -8,6 +8,8 @@ records how far processing got.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,10 +50,19 @@ class PipelineSettings:
     warmup: int = 50
     runs: int = 200
     max_frames: int = 0                          # video: stop after this many frames (0: all)
+    pose_checkpoint: str = ''                    # `rtmpose demo`: trained pose weights ('' : none given)
+    det_checkpoint: str = ''                     # trained detector weights: the demo and the pipeline bench
+    bench_image: str = ''                        # the pipeline bench's frame ('' : the synthetic bench frame)
+    skip_frame_intervals: str = '1,2,5,10'       # the skip-frame stage's detection intervals K
+    timing_warmup: int = 5                       # video with ground truth: untimed calls before frame 0
+    bootstrap: int = 1000                        # video with ground truth: resamples of the frames
 
     def validate(self, where: str) -> None:
         if self.threads < 1:
             raise Error(f'{where}: threads must be >= 1, got {self.threads}')
+        if self.timing_warmup < 0 or self.bootstrap < 1:
+            raise Error(f'{where}: timing_warmup must be >= 0 and bootstrap >= 1')
+        parse_intervals(self.skip_frame_intervals, f'{where}: skip_frame_intervals')
         try:
             self.tracker(True)
         except ValueError as e:
@@ -61,6 +72,17 @@ class PipelineSettings:
         return TrackerSettings(det_interval=self.det_interval if video else 1, expansion=self.expansion,
                                iou_thr=self.iou_thr, kpt_thr=self.kpt_thr, pose_nms_thr=self.pose_nms_thr,
                                smooth=self.smooth and video, beta=self.beta, fc_min=self.fc_min, fc_d=self.fc_d)
+
+
+def parse_intervals(text: str | int, where: str) -> list[int]:
+    """Detection intervals K from '5' or '1,2,5,10' (distinct, each >= 1, in the order given)."""
+    try:
+        ks = [int(v) for v in str(text).split(',')]
+    except ValueError:
+        raise Error(f'{where}: expected K or K1,K2,... (integers >= 1), got {text!r}') from None
+    if not ks or min(ks) < 1 or len(set(ks)) != len(ks):
+        raise Error(f'{where}: expected distinct integers >= 1, got {text!r}')
+    return ks
 
 
 @dataclass
@@ -77,6 +99,7 @@ def build(settings: PipelineSettings, pose_checkpoint: str | None = None, det_ch
     from rtmpose.deploy.package import ExportSpec
     from rtmpose.models import entry
     pose_name = pose_model or settings.pose_model
+    det_checkpoint = det_checkpoint or settings.det_checkpoint or None
     entry(pose_name, 'rtmpose')
     entry(settings.det_model, 'detector')
     _need_weights('pose', pose_checkpoint, random_weights, '--pose-checkpoint')
@@ -93,7 +116,8 @@ def build(settings: PipelineSettings, pose_checkpoint: str | None = None, det_ch
     pose = PoseEstimator(pose_runner, pose_source.input_size, pose_source.module.codec(), per_crop=per_crop)
     info = dict(det_model=settings.det_model, det_input_size=size, pose_model=pose_name,
                 backend=settings.backend, threads=settings.threads,
-                weights='random' if random_weights and not (pose_checkpoint and det_checkpoint) else 'checkpoint',
+                weights=f'detector {"trained" if det_checkpoint else "random"}, '
+                        f'pose {"trained" if pose_checkpoint else "random"}',
                 pose_checkpoint=pose_checkpoint, det_checkpoint=det_checkpoint)
     return Models(det, pose, info)
 
@@ -130,8 +154,13 @@ def _write_image(path: Path, image: np.ndarray) -> None:
 
 
 def run_source(source: str | os.PathLike, out_dir: str | os.PathLike, models: Models, settings: PipelineSettings,
-               progress: bool = True, max_frames: int = 0) -> dict:
-    """Process `source` and write `<out>/<name>_pose.<ext>` plus `<out>/<name>.json`; returns the JSON."""
+               progress: bool = True, max_frames: int = 0, timed: bool = False,
+               snapshots: Sequence[int] = ()) -> dict:
+    """Process `source` and write `<out>/<name>_pose.<ext>` plus `<out>/<name>.json`; returns the JSON.
+
+    Video only: `timed` records each frame's milliseconds (`ms`; the tracker call, after
+    `settings.timing_warmup` untimed calls of both models on the first frame); `snapshots` are frame indices
+    whose drawn frame is also written as `<out>/frame_<index>.png` (lossless)."""
     from rtmpose.inference.draw import draw_people
     from rtmpose.inference.video import VideoReader, VideoWriter, folder_images, kind_of, read_image
     from rtmpose.io import write_json_atomic
@@ -163,15 +192,24 @@ def run_source(source: str | os.PathLike, out_dir: str | os.PathLike, models: Mo
     tracker = PoseTracker(models.detector, models.pose, settings.tracker(video=True))
     from tqdm import tqdm
     error = None
+    keep = set(int(i) for i in snapshots)
     try:
         for i, frame in enumerate(tqdm(reader, total=reader.count or None, desc='video', unit='frame',
                                        disable=not progress)):
             if max_frames and i >= max_frames:
                 reader.stopped = f'stopped at --max-frames {max_frames}'
                 break
+            if timed and i == 0:
+                _warm_up(models, frame, settings.timing_warmup)
+            start = time.perf_counter()
             res = tracker(frame)
-            writer.write(draw(frame, res))
-            doc['frames'].append(dict(frame=i, detected=bool(res.detected), people=_people(res)))
+            ms = (time.perf_counter() - start) * 1e3
+            drawn = draw(frame, res)
+            writer.write(drawn)
+            if i in keep:
+                _write_image(out_dir / f'frame_{i:04d}.png', drawn)
+            doc['frames'].append(dict(frame=i, detected=bool(res.detected), people=_people(res),
+                                      **({'ms': round(ms, 3)} if timed else {})))
         doc['stopped'] = reader.stopped
         doc['complete'] = reader.stopped is None
         if max_frames and reader.stopped and reader.stopped.startswith('stopped at'):
@@ -190,11 +228,25 @@ def run_source(source: str | os.PathLike, out_dir: str | os.PathLike, models: Mo
     return doc
 
 
+def _warm_up(models: Models, frame: np.ndarray, calls: int) -> None:
+    for _ in range(calls):
+        boxes = models.detector(frame)[0]
+        models.pose(frame, boxes if len(boxes) else np.array([[0, 0, frame.shape[1], frame.shape[0]]], np.float32))
+
+
 def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_checkpoint: str | None = None,
              det_checkpoint: str | None = None, random_weights: bool = False, out_dir: str | os.PathLike | None = None,
-             progress: bool = True) -> dict:
+             progress: bool = True, ground_truth: str | os.PathLike | None = None,
+             det_intervals: Sequence[int] | None = None, report_dir: str | os.PathLike | None = None) -> dict:
     """`rtmpose demo`: check `source` (image, folder or video), build the models, process it into `out_dir`
-    (default `settings.demo_out`), print one summary line; returns the JSON document."""
+    (default `settings.demo_out`), print one summary line per run; returns the JSON document (the metrics
+    when `ground_truth` is given).
+
+    Weights: the arguments, else `settings.pose_checkpoint` / `settings.det_checkpoint` (params.yaml
+    `pipeline`). A video with `ground_truth` (COCO annotations with frame_index and track_id) is run once per
+    detection interval of `det_intervals` (default `settings.det_interval`; with several, each into
+    `<out>/K<k>/`), timed per frame, and scored (rtmpose.inference.video_metrics) into `<out>/metrics.json`;
+    `report_dir` also gets the skip-frame report and three drawn frames (rtmpose.inference.skip_frame)."""
     from rtmpose.inference.video import VideoReader, kind_of, read_image
     if not source:
         raise Error('INPUT is required (an image, a folder of images or a video)')
@@ -203,15 +255,102 @@ def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_
         read_image(source)
     elif kind == 'video':
         VideoReader(source).cap.release()
-    out_dir = out_dir or settings.demo_out
+    ks = list(det_intervals or [settings.det_interval])
+    coco = _read_ground_truth(ground_truth, kind) if ground_truth else None
+    if (len(ks) > 1 or report_dir) and coco is None:
+        raise Error('several --det-interval values and --report need --ground-truth (a video\'s annotations)')
+    out_dir = Path(out_dir or settings.demo_out)
     from rtmpose.io import check_writable
-    check_writable(os.path.join(out_dir, 'result.json'), 'demo output')   # before building anything
+    check_writable(out_dir / 'result.json', 'demo output')   # before building anything
+    for folder in [report_dir] if report_dir else []:
+        check_writable(Path(folder) / 'skip_frame.csv', 'report')
+    pose_checkpoint = pose_checkpoint or settings.pose_checkpoint or None
+    det_checkpoint = det_checkpoint or settings.det_checkpoint or None
     _need_weights('pose', pose_checkpoint, random_weights, '--pose-checkpoint')   # before creating the folder
     _need_weights('detector', det_checkpoint, random_weights, '--det-checkpoint')
+    for path in (pose_checkpoint, det_checkpoint):
+        if path and not os.path.isfile(path):
+            raise Error(f'{path}: checkpoint not found')
     from rtmpose.io import folder_locks
-    with folder_locks([out_dir, settings.exports], 'demo folder'):
+    with folder_locks([out_dir, settings.exports, report_dir], 'demo folder'):
         models = build(settings, pose_checkpoint, det_checkpoint, random_weights)
-        doc = run_source(source, out_dir, models, settings, progress=progress, max_frames=settings.max_frames)
-    n = sum(len(f['people']) for f in doc['frames'])
-    print(f'{len(doc["frames"])} frame(s), {n} people in total -> {out_dir}')
-    return doc
+        snaps: list[int] = []
+        if report_dir:
+            from rtmpose.inference.skip_frame import snapshot_frames
+            n = len(coco['images']) if not settings.max_frames else min(settings.max_frames, len(coco['images']))
+            snaps = snapshot_frames(coco, n)
+        shown = settings.det_interval if settings.det_interval in ks else ks[0]
+        docs = []
+        for k in ks:
+            run = PipelineSettings(**{**asdict(settings), 'det_interval': k}) if kind == 'video' else settings
+            doc = run_source(source, out_dir if len(ks) == 1 else out_dir / f'K{k}', models, run, progress=progress,
+                             max_frames=settings.max_frames, timed=coco is not None,
+                             snapshots=snaps if k == shown else ())
+            n = sum(len(f['people']) for f in doc['frames'])
+            print(f'{len(doc["frames"])} frame(s), {n} people in total'
+                  f'{f" (detector every {k} frames)" if kind == "video" else ""} -> '
+                  f'{out_dir if len(ks) == 1 else out_dir / f"K{k}"}')
+            docs.append(doc)
+        if coco is None:
+            return docs[0]
+        metrics = _score(docs, coco, settings, models, source, ground_truth)
+        from rtmpose.io import write_json_atomic
+        write_json_atomic(out_dir / 'metrics.json', metrics)
+        for e in metrics['entries']:
+            ms = e['ms_per_frame']
+            print(f'K={e["det_interval"]}: pose AP {e["pose_AP"]:.3f} [{e["pose_AP_ci95"][0]:.3f}, '
+                  f'{e["pose_AP_ci95"][1]:.3f}], box AP {e["box_AP"]:.3f}, MOTA {e["mot"]["mota"]:.3f}, '
+                  f'{e["mot"]["num_switches"]} ID switches, {ms["mean"]:.2f} ms/frame -> {out_dir / "metrics.json"}')
+        if report_dir:
+            import shutil
+
+            from rtmpose.inference.skip_frame import write_report
+            write_report(metrics, report_dir, shown)
+            write_json_atomic(Path(report_dir) / 'video_metrics.json', metrics)
+            sub = out_dir if len(ks) == 1 else out_dir / f'K{shown}'
+            frames = Path(report_dir) / 'frames'
+            frames.mkdir(parents=True, exist_ok=True)
+            for old in frames.glob('frame_*.png'):
+                old.unlink()
+            for i in snaps:
+                shutil.copyfile(sub / f'frame_{i:04d}.png', frames / f'frame_{i:04d}.png')
+            print(f'skip-frame report -> {report_dir}')
+    return metrics
+
+
+def _read_ground_truth(path: str | os.PathLike, kind: str) -> dict:
+    import json
+    if kind != 'video':
+        raise Error(f'--ground-truth scores a video; the input is a{"n" if kind == "image" else ""} {kind}')
+    try:
+        with open(path) as f:
+            coco = json.load(f)
+    except FileNotFoundError:
+        raise Error(f'{path}: ground-truth annotations not found') from None
+    except (OSError, ValueError) as e:
+        raise Error(f'{path}: not a readable JSON file ({e})') from None
+    if not isinstance(coco, dict) or not all(isinstance(coco.get(k), list) for k in ('images', 'annotations')):
+        raise Error(f'{path}: not COCO annotations (needs images and annotations lists)')
+    if any('frame_index' not in im for im in coco['images']) or any('track_id' not in a for a in coco['annotations']):
+        raise Error(f'{path}: not video annotations (images need frame_index, annotations track_id; '
+                    'rtmpose prepare synthetic-video writes them)')
+    return coco
+
+
+def _score(docs: list[dict], coco: dict, settings: PipelineSettings, models: Models, source, ground_truth) -> dict:
+    from rtmpose.data.meta import get_meta
+    from rtmpose.inference.video_metrics import MOT_IOU, score_runs
+    from rtmpose.io import portable_path
+    k = len(coco.get('categories', [{}])[0].get('keypoints', [])) or 17
+    meta = next((get_meta(n) for n in ('coco', 'synthetic') if get_meta(n).num_keypoints == k), None)
+    if meta is None:
+        raise Error(f'{ground_truth}: {k} keypoints per person; the video metrics know COCO\'s 17')
+    if not all(d['complete'] or str(d.get('stopped', '')).startswith('stopped at') for d in docs):
+        raise Error(f'{source}: the video was not processed to its end; no metrics')
+    entries = score_runs(docs, coco, meta.sigmas, settings.expansion, settings.bootstrap, seed=0,
+                         where=str(ground_truth))
+    return {'video': portable_path(source), 'ground_truth': portable_path(ground_truth),
+            'models': models.info, 'mot_iou': MOT_IOU, 'bootstrap': settings.bootstrap,
+            'timing': f'per frame after {settings.timing_warmup} warm-up calls; {settings.backend}, '
+                      f'{settings.threads} thread(s)',
+            'entries': entries}

@@ -45,7 +45,7 @@ def test_image_and_folder(tmp_path, work):
         cv2.imwrite(str(tmp_path / f'f{i}.png'), f)
     assert _demo([tmp_path / 'f0.png', '--random-weights', '--out', tmp_path / 'o'], work) == 0
     doc = json.loads((tmp_path / 'o' / 'f0.json').read_text())
-    assert doc['complete'] and len(doc['frames']) == 1 and doc['models']['weights'] == 'random'
+    assert doc['complete'] and len(doc['frames']) == 1 and doc['models']['weights'] == 'detector random, pose random'
     assert cv2.imread(str(tmp_path / 'o' / 'f0_pose.png')).shape == (240, 320, 3)
     assert _demo([tmp_path, '--random-weights', '--out', tmp_path / 'o2', '--backend', 'torch'], work) == 0
     doc = json.loads((tmp_path / 'o2' / f'{tmp_path.name}.json').read_text())
@@ -88,3 +88,54 @@ def test_real_video_few_frames(tmp_path, work):
                  work) == 0
     doc = json.loads((tmp_path / 'vtest.json').read_text())
     assert len(doc['frames']) == 4 and doc['stopped'] == 'stopped at --max-frames 4'
+
+
+def _video_with_truth(tmp_path, frames=12):
+    from rtmpose.data.synthetic_video import SyntheticVideoConfig, make_synthetic_video
+    make_synthetic_video(tmp_path / 'vid', SyntheticVideoConfig(seed=3, frames=frames), progress=False)
+    return tmp_path / 'vid' / 'video.mp4', tmp_path / 'vid' / 'annotations.json'
+
+
+def test_video_metrics_per_interval_and_report(tmp_path, work):
+    video, truth = _video_with_truth(tmp_path)
+    rc = _demo([video, '--random-weights', '--out', tmp_path / 'o', '--ground-truth', truth,
+                '--det-interval', '1,3', '--report', tmp_path / 'rep'], work)
+    assert rc == 0
+    m = json.loads((tmp_path / 'o' / 'metrics.json').read_text())
+    assert [e['det_interval'] for e in m['entries']] == [1, 3]
+    for e in m['entries']:
+        assert e['frames'] == 12 and e['ms_per_frame']['frames'] == 12
+        assert e['detector_runs'] == (12 if e['det_interval'] == 1 else 4)
+        assert 0 <= e['pose_AP'] <= 1 and set(e['mot']) >= {'mota', 'num_switches'}
+    assert (tmp_path / 'o' / 'K3' / 'video_pose.mp4').is_file()
+    rows = (tmp_path / 'rep' / 'skip_frame.csv').read_text().splitlines()
+    assert rows[0].startswith('det_interval,') and len(rows) == 3
+    assert len(list((tmp_path / 'rep' / 'frames').glob('frame_*.png'))) == 3
+    assert json.loads((tmp_path / 'rep' / 'video_metrics.json').read_text()) == m
+    assert (tmp_path / 'rep' / 'skip_frame.png').stat().st_size > 0
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--det-interval', '1,2'], 'need --ground-truth'),
+    (['--det-interval', '0'], 'integers >= 1'),
+    (['--det-interval', '2,x'], 'K or K1,K2'),
+    (['--ground-truth', 'missing.json'], 'ground-truth annotations not found'),
+])
+def test_video_metrics_bad_arguments_are_one_line(tmp_path, capsys, work, extra, message):
+    video, _ = _video_with_truth(tmp_path, frames=2)
+    extra = [str(tmp_path / e) if e.endswith('.json') else e for e in extra]
+    assert _demo([video, '--random-weights', '--out', tmp_path / 'o', *extra], work) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count('\n') == 0 and message in err
+    assert not (tmp_path / 'o').exists()
+
+
+def test_ground_truth_must_be_a_video_annotation_file(tmp_path, capsys, work):
+    video, truth = _video_with_truth(tmp_path, frames=2)
+    doc = json.loads(truth.read_text())
+    for a in doc['annotations']:
+        del a['track_id']
+    (tmp_path / 'plain.json').write_text(json.dumps(doc))
+    assert _demo([video, '--random-weights', '--out', tmp_path / 'o', '--ground-truth', tmp_path / 'plain.json'],
+                 work) == 2
+    assert 'track_id' in capsys.readouterr().err

@@ -1,0 +1,138 @@
+"""How well the pipeline did on a video with ground truth (`rtmpose demo VIDEO --ground-truth ANNOTATIONS.json`).
+
+The input is the demo's own record of the video (one entry per frame: the tracked people with their box,
+keypoints and keypoint scores, and the milliseconds the frame took) and the COCO annotations of the video
+(`rtmpose prepare synthetic-video`: images with `frame_index`, annotations with `track_id`). Frames are
+matched by position: frame i of the demo is the image with frame_index i.
+
+- Pose AP over all frames: COCO keypoint AP (pycocotools, the data set's OKS sigmas) of the people the
+  pipeline reports, with the pipeline's own boxes; a person's score is the mean of its keypoint scores
+  above 0.2 (mmpose's rescoring with a box score of 1: the tracker keeps no detector score).
+- Box AP: COCO bbox AP of the same people's boxes. The tracker's boxes are the keypoints' extent grown by
+  `expansion` about its centre (what the next frame is cropped with); they are shrunk back by `expansion`
+  (the keypoints' extent), the comparable of a tight ground-truth box.
+- CLEAR-MOT (rtmpose.evaluation.mot, IoU 0.5) of the same boxes with the tracker's identities: MOTA, IDF1,
+  identity switches, misses and false positives.
+- Milliseconds per frame: the whole tracker call (detector when it runs, crops, one batched pose call,
+  decoding, NMS, tracking, smoothing), timed per frame after a warm-up; mean with a 95% bootstrap interval
+  over frames, median, p90.
+
+Intervals: 95% percentile bootstrap over frames (seeded). With several detection intervals K, AP differences
+are paired against the first K on the same resamples (rtmpose.evaluation.per_image.PairedBootstrap).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from rtmpose.errors import Error
+
+MOT_IOU = 0.5          # CLEAR-MOT match threshold (the MOTChallenge convention)
+RESCORE_THR = 0.2      # mmpose CocoMetric keypoint_score_thr
+
+
+def _frame_images(coco: Mapping, n_frames: int, where: str) -> list[int]:
+    try:
+        images = sorted(coco['images'], key=lambda im: im['frame_index'])
+    except (KeyError, TypeError):
+        raise Error(f'{where}: not a video annotation file (images need a frame_index)') from None
+    if len(images) < n_frames:
+        raise Error(f'{where}: {len(images)} annotated frames, but the video gave {n_frames}')
+    return [im['id'] for im in images[:n_frames]]
+
+
+def frames_subset(coco: Mapping, image_ids: Sequence[int]) -> dict:
+    """The ground truth restricted to `image_ids` (the frames the demo processed)."""
+    keep = set(image_ids)
+    return {**coco, 'images': [im for im in coco['images'] if im['id'] in keep],
+            'annotations': [a for a in coco['annotations'] if a['image_id'] in keep]}
+
+
+def tight_box(box: Sequence[float], expansion: float) -> list[float]:
+    """xywh of a tracker box (x1y1x2y2, grown by `expansion` about its centre) shrunk back by `expansion`."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / expansion, (y2 - y1) / expansion
+    return [cx - w / 2, cy - h / 2, w, h]
+
+
+def person_score(keypoint_scores: Sequence[float]) -> float:
+    s = np.asarray(keypoint_scores, np.float64)
+    good = s[s > RESCORE_THR]
+    return float(good.mean()) if len(good) else 0.0
+
+
+def results_of(doc: Mapping, image_ids: Sequence[int], expansion: float) -> tuple[list, list, list]:
+    """(COCO keypoint results, COCO bbox results, CLEAR-MOT frames) of the demo record `doc`."""
+    kpts, boxes, mot = [], [], []
+    for frame, image_id in zip(doc['frames'], image_ids):
+        tracked = []
+        for p in frame['people']:
+            score = person_score(p['keypoint_scores'])
+            xy = np.asarray(p['keypoints'], np.float64).reshape(-1, 2)
+            sc = np.asarray(p['keypoint_scores'], np.float64).reshape(-1, 1)
+            box = tight_box(p['box'], expansion)
+            kpts.append({'image_id': image_id, 'category_id': 1, 'score': score,
+                         'keypoints': np.concatenate([xy, sc], 1).ravel().tolist()})
+            boxes.append({'image_id': image_id, 'category_id': 1, 'score': score, 'bbox': box})
+            tracked.append((int(p['id']), box))
+        mot.append(tracked)
+    return kpts, boxes, mot
+
+
+def _ci(values: np.ndarray) -> list[float]:
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
+def frame_times(doc: Mapping, bootstrap: int, seed: int) -> dict:
+    ms = np.asarray([f['ms'] for f in doc['frames'] if 'ms' in f], np.float64)
+    if not len(ms):
+        return {}
+    draws = np.random.default_rng(seed).integers(0, len(ms), (bootstrap, len(ms)))
+    return {'mean': float(ms.mean()), 'ci95': _ci(ms[draws].mean(axis=1)), 'median': float(np.median(ms)),
+            'p90': float(np.percentile(ms, 90)), 'frames': int(len(ms))}
+
+
+def score_runs(docs: Sequence[Mapping], coco: Mapping, sigmas, expansion: float, bootstrap: int = 1000,
+               seed: int = 0, where: str = 'ground truth') -> list[dict]:
+    """One entry per demo record in `docs` (same video, e.g. one per detection interval): pose AP, box AP,
+    CLEAR-MOT and ms/frame with 95% intervals; AP deltas paired against docs[0]."""
+    from rtmpose.evaluation.mot import clear_mot, frames_from_coco
+    from rtmpose.evaluation.per_image import PairedBootstrap, image_eval
+    if not docs:
+        return []
+    n = len(docs[0]['frames'])
+    if any(len(d['frames']) != n for d in docs):
+        raise Error(f'{where}: the runs processed different numbers of frames')
+    ids = _frame_images(coco, n, where)
+    gt = frames_subset(coco, ids)
+    gt_tracks = frames_from_coco(gt)
+    evals = []
+    for d in docs:
+        kpts, boxes, mot = results_of(d, ids, expansion)
+        evals.append((image_eval(gt, kpts, sigmas), image_eval(gt, boxes, iou_type='bbox'), mot))
+    pose_boot = PairedBootstrap(evals[0][0], bootstrap, seed)
+    box_boot = PairedBootstrap(evals[0][1], bootstrap, seed)
+    out = []
+    for i, (d, (pose_ev, box_ev, mot)) in enumerate(zip(docs, evals)):
+        pose_aps = pose_boot.ref_aps if i == 0 else np.asarray([pose_ev.ap_of(x) for x in pose_boot.draws])
+        box_aps = box_boot.ref_aps if i == 0 else np.asarray([box_ev.ap_of(x) for x in box_boot.draws])
+        delta, lo, hi = pose_boot.delta(pose_ev)
+        box_delta, box_lo, box_hi = box_boot.delta(box_ev)
+        people = [len(f['people']) for f in d['frames']]
+        out.append({
+            'det_interval': int(d['settings']['det_interval']), 'frames': n,
+            'detector_runs': int(sum(bool(f.get('detected')) for f in d['frames'])),
+            'people_per_frame': float(np.mean(people)) if people else 0.0,
+            'gt_people_per_frame': float(np.mean([len(f) for f in gt_tracks])),
+            'pose_AP': pose_ev.ap, 'pose_AP_ci95': _ci(pose_aps),
+            'pose_AP50': pose_ev.stats[1] if pose_ev.stats else 0.0,
+            'delta_pose_AP': {'vs_det_interval': int(docs[0]['settings']['det_interval']), 'value': delta,
+                              'ci95': [lo, hi]},
+            'box_AP': box_ev.ap, 'box_AP_ci95': _ci(box_aps),
+            'delta_box_AP': {'value': box_delta, 'ci95': [box_lo, box_hi]},
+            'mot': clear_mot(gt_tracks, mot, MOT_IOU),
+            'ms_per_frame': frame_times(d, bootstrap, seed),
+        })
+    return out
