@@ -14,6 +14,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--fresh', action='store_true', help='ignore an existing last.pth and start over')
     p.add_argument('--no-progress', action='store_true', help='no progress bars')
     p.add_argument('--no-mlflow', action='store_true', help='do not record an MLflow run')
+    p.add_argument('--publish', metavar='WEIGHTS.pth', help='when done, copy the EMA weights here with their '
+                                                            'provenance beside them (the same name with .json)')
+    p.add_argument('--notes', default='', help='with --publish: a note kept in the provenance (how the run went)')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,8 +27,83 @@ def run(args: argparse.Namespace) -> int:
         cfg = resolve(DetectorTrainConfig, values=read_params(args.config), sets=args.set, where=args.config)
     else:
         cfg = resolve(DetectorTrainConfig, params=args.params, section=args.section, sets=args.set)
-    final = train_detector(cfg, resume=not args.fresh, progress=not args.no_progress, mlflow=not args.no_mlflow)
+    if args.publish:
+        from rtmpose.io import check_writable
+        check_writable(args.publish, 'published weights')          # before hours of training
+    final = (None if args.fresh else finished(cfg)) or train_detector(
+        cfg, resume=not args.fresh, progress=not args.no_progress, mlflow=not args.no_mlflow)
     ci = (f' [{final["AP_ci_low"]:.3f}, {final["AP_ci_high"]:.3f}]' if 'AP_ci_low' in final else '')
     print(f'rtmpose train-detector: done: {cfg.out_dir}/final.pth (box AP {final.get("AP", float("nan")):.3f}{ci}, '
           f'AP50 {final.get("AP50", float("nan")):.3f})')
+    if args.publish:
+        record = publish(cfg, args.publish, ' '.join(['rtmpose', 'train-detector'] + _argv()), args.notes)
+        print(f'rtmpose train-detector: published {record["weights"]} (sha256 {record["sha256"][:12]}) and '
+              f'{record["weights"][:-4]}.json')
     return 0
+
+
+def finished(cfg) -> dict | None:
+    """The last log row of a run that already reached cfg.epochs (final.pth written), else None: a rerun of a
+    finished run reports it instead of training again."""
+    import os
+
+    from rtmpose.checkpoint import read_checkpoint
+    last, final = os.path.join(cfg.out_dir, 'last.pth'), os.path.join(cfg.out_dir, 'final.pth')
+    if not (os.path.isfile(last) and os.path.isfile(final)):
+        return None
+    ck = read_checkpoint(last)
+    import dataclasses
+    same = all(ck['config'].get(k) == v for k, v in dataclasses.asdict(cfg).items()
+               if k not in ('epochs', 'val_interval', 'threads'))
+    if ck.get('epoch', 0) < cfg.epochs or not same:      # train_detector resumes, or refuses other settings
+        return None
+    print(f'rtmpose train-detector: {last} already finished its {cfg.epochs} epochs', flush=True)
+    return ck['log'][-1]
+
+
+def _argv() -> list[str]:
+    import sys
+    argv = sys.argv[1:]
+    return argv[argv.index('train-detector') + 1:] if 'train-detector' in argv else argv
+
+
+def publish(cfg, dest: str, command: str, notes: str = '') -> dict:
+    """Copy the run's EMA weights (final.pth) to `dest` and write their provenance to `dest` with .json: the
+    command, every setting, the data, the per-epoch log, the box AP with its interval, machine and git."""
+    import dataclasses
+    import os
+    import time
+
+    import torch
+
+    from rtmpose.checkpoint import read_checkpoint, save_atomic
+    from rtmpose.data.prepared import read_manifest
+    from rtmpose.io import sha256_file, write_json_atomic
+    from rtmpose.mlflow_log import git_tags
+    from rtmpose.system import cpu_name, library_versions
+    final = read_checkpoint(os.path.join(cfg.out_dir, 'final.pth'))
+    last = read_checkpoint(os.path.join(cfg.out_dir, 'last.pth'))
+    save_atomic({'state_dict': {k: v.contiguous() for k, v in final['state_dict'].items()},
+                 'meta': {**final.get('meta', {}), 'trained': 'rtmpose train-detector (EMA weights)'}}, dest)
+    log = last['log']
+    end = log[-1]
+    splits = {d: read_manifest(d)['splits'] for d in {cfg.data_dir, cfg.val_dir or cfg.data_dir}}
+    record = {
+        'weights': dest, 'sha256': sha256_file(dest), 'size_bytes': os.path.getsize(dest), 'command': command,
+        'model': cfg.model, 'input_size': cfg.input_size, 'settings': dataclasses.asdict(cfg),
+        'data': {'train': f'{cfg.data_dir} train: {splits[cfg.data_dir]["train"]["images"]} images, '
+                          f'{splits[cfg.data_dir]["train"]["instances"]} people',
+                 'held_out': f'{cfg.val_dir or cfg.data_dir} val: '
+                             f'{splits[cfg.val_dir or cfg.data_dir]["val"]["images"]} images (box AP below)'},
+        'epochs': end['epoch'], 'iterations': end['iter'], 'samples_seen': end['iter'] * cfg.batch_size,
+        'train_time_s': round(sum(r.get('epoch_time_s', 0) for r in log), 1),
+        'held_out_box_AP': {k: end[k] for k in ('AP', 'AP_ci_low', 'AP_ci_high', 'bootstrap', 'AP50', 'AP75', 'AR',
+                                                 'images', 'detections') if k in end},
+        'log': log,
+        'machine': {'cpu': cpu_name(), 'logical_cores': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
+                    **library_versions(('torch', 'numpy'))},
+        'git': git_tags(), 'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+        **({'notes': notes} if notes else {}),
+    }
+    write_json_atomic(dest[:-4] + '.json' if dest.endswith('.pth') else dest + '.json', record)
+    return record

@@ -91,3 +91,27 @@ def test_box_ap_from_per_image_matching_equals_cocoeval():
     ev = image_eval(gt, dets, iou_type='bbox')
     assert 0.2 < ev.ap < 0.99 and ev.stats[0] == ev.ap
     assert ev.ap_of(np.arange(len(ev.img_ids))) == pytest.approx(ev.ap, abs=1e-12)
+
+
+def test_publish_writes_weights_with_provenance_and_a_finished_run_is_not_redone(tmp_path, tiny_data):
+    import json
+
+    from rtmpose.checkpoint import read_checkpoint
+    cfg = _config(tmp_path, tiny_data, name='pub', epochs=1)
+    dest = tmp_path / 'pretrained' / 'det.pth'
+    r = run_cli(['train-detector', '-c', cfg, '--no-progress', '--no-mlflow', '--publish', str(dest),
+                 '--notes', 'one epoch'])
+    assert r.returncode == 0, r.stderr
+    record = json.loads((tmp_path / 'pretrained' / 'det.json').read_text())
+    final = read_checkpoint(tmp_path / 'runs' / 'pub' / 'final.pth')
+    published = read_checkpoint(dest)
+    assert all(torch.equal(v, published['state_dict'][k]) for k, v in final['state_dict'].items())
+    assert record['epochs'] == 1 and record['notes'] == 'one epoch' and record['settings']['input_size'] == 64
+    assert record['held_out_box_AP']['AP_ci_low'] <= record['held_out_box_AP']['AP'] <= \
+        record['held_out_box_AP']['AP_ci_high']
+    assert '--publish' in record['command'] and len(record['sha256']) == 64
+    metrics = (tmp_path / 'runs' / 'pub' / 'metrics.json').read_text()
+    # a rerun of the finished run reports it, trains nothing, and leaves its metrics as they were
+    r = run_cli(['train-detector', '-c', cfg, '--no-progress', '--no-mlflow'])
+    assert r.returncode == 0 and 'already finished' in r.stdout + r.stderr, r.stderr
+    assert (tmp_path / 'runs' / 'pub' / 'metrics.json').read_text() == metrics
