@@ -27,6 +27,10 @@ class TablesConfig:
     bench_machine: str = 'reports/bench/machine.json'
     deploy_accuracy: str = 'reports/deploy/accuracy.csv'  # `rtmpose deploy` (stage deploy): Table 13
     deploy_choices: str = 'reports/deploy/choices.csv'    # inference-side choices (fidelity report)
+    pipeline_accuracy: str = 'reports/pipeline/accuracy.json'    # `rtmpose pipeline-accuracy`: Table 12
+    pipeline_skip_frame: str = 'reports/pipeline/skip_frame.csv' # skip-frame detection (Table 12 notes; optional)
+    detector_config: str = 'experiments/detector/rtmdet-nano_synthetic.yaml'   # the detector's training (fidelity)
+    detector_provenance: str = 'pretrained/rtmdet-nano_synthetic-320.json'     # provenance of its weights
     pretrained: str = 'pretrained/rtmpose-t_synthetic-96x128.json'   # provenance of `rtmpose pretrain`
     train_metrics: str = 'reports/train/metrics.json'     # the train stage's final validation
     train_eval: str = 'reports/eval/synthetic.json'       # `rtmpose eval` of the train stage's model (stage eval)

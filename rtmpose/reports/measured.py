@@ -7,7 +7,10 @@ rtmpose.reports.config.TablesConfig (params.yaml `tables`; defaults shown):
                                      baselines and RTMPose variants (133 / 14 keypoints, 256x256)
 - reports/eval/*.json                `rtmpose eval` results: model, data set, box source, metrics
 - reports/bench/latency.csv          `rtmpose bench` timings: model, backend, machine, span, mean/median ms
-- reports/bench/pipeline.csv         `rtmpose bench` pipeline timings (detector + pose)
+- reports/bench/pipeline.csv         `rtmpose bench` pipeline timings (detector + pose): weights, the boxes the
+                                     pose stage ran on and the people the detector found in the timed frame
+- reports/pipeline/accuracy.json     `rtmpose pipeline-accuracy`: pose AP with ground-truth vs detector boxes
+- reports/pipeline/skip_frame.csv    skip-frame detection per interval K (AP, ms/frame); optional
 - <train.runs_dir>/<train.name>/config.json  resolved training settings of the run (+ metrics.json)
 - <ablations.results_dir>/*.json     one file per roadmap ablation variant (stage ablation@<variant>)
 Column and key names are matched loosely (e.g. `mean_ms` or `latency_ms`) so a renamed field does not
@@ -88,6 +91,8 @@ class Measurements:
     evals: list[dict] = field(default_factory=list)
     latency: list[dict] = field(default_factory=list)
     pipeline: list[dict] = field(default_factory=list)
+    pipeline_accuracy: dict = field(default_factory=dict)     # reports/pipeline/accuracy.json, as written
+    skip_frame: list[dict] = field(default_factory=list)      # reports/pipeline/skip_frame.csv rows
     runs: dict[str, dict] = field(default_factory=dict)
     ablations: dict[str, dict] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
@@ -282,7 +287,15 @@ def _norm_timing(r: dict, path: str, machine: str, machine_cores: int | None = N
                 executed_precision=str(_first(r, 'executed_precision', default='')),
                 machine=str(_first(r, 'machine', default=machine)),
                 input=str(_first(r, 'input', default='')), extra=extra,
+                weights=str(_first(r, 'weights', default='')), boxes=str(_first(r, 'boxes', default='')),
+                people=_float(_first(r, 'people')),
                 run=str(_first(r, 'run', 'export_key', default='')), _file=path, _line=r.get('_line', 0))
+
+
+def _pipeline_accuracy_ok(d: Any) -> bool:
+    """accuracy.json with both pose APs and their paired difference (the cells Table 12 shows)."""
+    return (isinstance(d, dict) and all(isinstance(d.get(k), dict) and _float(d[k].get(v)) is not None
+                                        for k, v in (('gt_boxes', 'AP'), ('detector_boxes', 'AP'), ('delta_AP', 'value'))))
 
 
 def collect(root: str | os.PathLike = '.', config: TablesConfig | None = None) -> Measurements:
@@ -316,6 +329,12 @@ def collect(root: str | os.PathLike = '.', config: TablesConfig | None = None) -
             t = _norm_timing(r, m.rel(p), machine or f'unrecorded (no {m.source("bench_machine")})',
                              int(cores) if cores else None)
             (target.append(t) if t else m.skipped.append(f'{m.rel(p)}:{r["_line"]}'))
+    acc = _read_json(root / cfg.pipeline_accuracy)
+    if _pipeline_accuracy_ok(acc):
+        m.pipeline_accuracy = acc
+    elif acc is not None:
+        m.skipped.append(m.source('pipeline_accuracy'))
+    m.skip_frame = [r for r in _read_csv(root / cfg.pipeline_skip_frame) if _float(r.get('det_interval')) is not None]
     for cfg_path in sorted((root / cfg.runs_dir).glob(f'{cfg.train_run or "*"}/config.json')):
         d = _read_json(cfg_path)
         if isinstance(d, dict):

@@ -72,7 +72,7 @@ def build_reports(cfg: TablesConfig, params: str | os.PathLike, figures: bool = 
     if fidelity:
         from rtmpose.reports.fidelity import fidelity_report
         from rtmpose.reports.fidelity import deploy_choices_section
-        write_text_atomic(_at(cfg, cfg.fidelity), fidelity_report(tables, m, paper) + deploy_choices_section(
+        write_text_atomic(_at(cfg, cfg.fidelity), fidelity_report(tables, m, paper, params) + deploy_choices_section(
             _read_csv(_at(cfg, cfg.deploy_choices)), cfg.deploy_choices))
         written.append((_at(cfg, cfg.fidelity), 'paper / official configs / suite defaults'))
     return written
