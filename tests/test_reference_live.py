@@ -49,3 +49,33 @@ def test_rtmdet_loss_fixture_equals_a_fresh_run(tmp_path):
     assert a.files == b.files
     for key in a.files:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_rtmdet_train_steps_fixture_equals_a_fresh_run(tmp_path):
+    """The RTMDet training-steps fixture (mmengine Runner.train, tools/make_rtmdet_train_fixtures.py) regenerated
+    from the live mmdet 3.3.0 / mmengine 0.10.7 equals the committed one: inputs, batch order, lrs and weight
+    decays exactly; losses and weights within the float32 tolerances of tests/train/test_rtmdet_train_parity.py
+    (bit-equal when regenerated on the same machine)."""
+    python = os.environ.get('REFERENCE_PYTHON')
+    if not python or not os.path.exists(python):
+        pytest.skip('set REFERENCE_PYTHON to the reference environment python')
+    r = subprocess.run([python, 'tools/make_rtmdet_train_fixtures.py', str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    committed = os.path.join(FIXTURES, 'rtmdet')
+    old = json.load(open(os.path.join(committed, 'train_steps.json')))
+    new = json.load(open(tmp_path / 'train_steps.json'))
+    losses = ('loss', 'loss_cls', 'loss_bbox')
+    assert {k: v for k, v in old.items() if k not in ('versions', *losses)} == \
+        {k: v for k, v in new.items() if k not in ('versions', *losses)}
+    for k in losses:
+        np.testing.assert_allclose(new[k], old[k], rtol=1e-5, err_msg=k)
+    a, b = np.load(os.path.join(committed, 'train_steps.npz')), np.load(tmp_path / 'train_steps.npz')
+    assert a.files == b.files
+    atol = old['epochs'] * 4e-3 * 1e-4
+    for key in a.files:
+        if key.startswith(('image_', 'boxes_')):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        else:
+            np.testing.assert_allclose(a[key].astype(np.float32), b[key].astype(np.float32), rtol=1e-5,
+                                       atol=atol, err_msg=key)

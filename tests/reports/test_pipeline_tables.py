@@ -188,7 +188,7 @@ def test_fidelity_names_each_simplification_of_the_detector_recipe(ws):
                  'ExpMomentumEMA momentum 0.0002, gamma 2000',
                  '20000 images of the embedded synthetic pre-training set', 'seed 1', 'one class (person)',
                  'without an ImageNet-pretrained CSPNeXt backbone', 'tests/train/test_rtmdet_loss.py',
-                 "Runner.train (optimiser groups, schedule and EMA together) are NOT yet compared",
+                 "six steps of mmengine's Runner.train", 'tests/train/test_rtmdet_train_parity.py',
                  'rtmdet_nano_320-8xb32_coco-person.py', 'rtmdet_tiny_8xb32-300e_coco.py',
                  '`experiments/detector/rtmdet-nano_synthetic.yaml` (read at generation time)',
                  '`pretrained/rtmdet-nano_synthetic-320.json` (the provenance of the committed weights: not written yet)'):
