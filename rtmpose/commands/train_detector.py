@@ -38,13 +38,21 @@ def run(args: argparse.Namespace) -> int:
     if args.publish:
         record = publish(cfg, args.publish, ' '.join(['rtmpose', 'train-detector'] + _argv()), args.notes)
         print(f'rtmpose train-detector: published {record["weights"]} (sha256 {record["sha256"][:12]}) and '
-              f'{record["weights"][:-4]}.json')
+              f'{provenance_path(args.publish)}')
     return 0
 
 
+def provenance_path(weights: str) -> str:
+    return weights[:-4] + '.json' if weights.endswith('.pth') else weights + '.json'
+
+
 def finished(cfg) -> dict | None:
-    """The last log row of a run that already reached cfg.epochs (final.pth written), else None: a rerun of a
-    finished run reports it instead of training again."""
+    """The last log row of a run that already reached cfg.epochs (final.pth written) with these settings, else
+    None: a rerun of a finished run reports it instead of training again (and instead of rewriting its
+    metrics.json). The run folder is not tied to the code: after a change to the trainer, --fresh trains anew.
+    Settings are compared as train_detector's resume compares them (the checkpoint's keys, but for epochs,
+    val_interval and threads), so both agree on what counts as the same run."""
+    import dataclasses
     import os
 
     from rtmpose.checkpoint import read_checkpoint
@@ -52,12 +60,13 @@ def finished(cfg) -> dict | None:
     if not (os.path.isfile(last) and os.path.isfile(final)):
         return None
     ck = read_checkpoint(last)
-    import dataclasses
-    same = all(ck['config'].get(k) == v for k, v in dataclasses.asdict(cfg).items()
-               if k not in ('epochs', 'val_interval', 'threads'))
-    if ck.get('epoch', 0) < cfg.epochs or not same:      # train_detector resumes, or refuses other settings
+    settings = dataclasses.asdict(cfg)
+    changed = [k for k, v in ck['config'].items() if k not in ('epochs', 'val_interval', 'threads')
+               and settings.get(k) != v]
+    if ck.get('epoch', 0) < cfg.epochs or changed:      # train_detector resumes, or refuses other settings
         return None
-    print(f'rtmpose train-detector: {last} already finished its {cfg.epochs} epochs', flush=True)
+    print(f'rtmpose train-detector: {last} already finished its {cfg.epochs} epochs (--fresh trains anew)',
+          flush=True)
     return ck['log'][-1]
 
 
@@ -69,8 +78,9 @@ def _argv() -> list[str]:
 
 def publish(cfg, dest: str, command: str, notes: str = '') -> dict:
     """Copy the run's EMA weights (final.pth) to `dest` and write their provenance to `dest` with .json: the
-    command, every setting, the data, the per-epoch log, the box AP with its interval, machine and git."""
-    import dataclasses
+    run's own settings (as last.pth saved them), the data, the per-epoch log with each epoch's wall time, the box
+    AP with its interval, when the training ended, and the machine and git tree at publishing. The record is
+    built before anything is written, so a failure leaves no weights without provenance."""
     import os
     import time
 
@@ -81,29 +91,32 @@ def publish(cfg, dest: str, command: str, notes: str = '') -> dict:
     from rtmpose.io import sha256_file, write_json_atomic
     from rtmpose.mlflow_log import git_tags
     from rtmpose.system import cpu_name, library_versions
-    final = read_checkpoint(os.path.join(cfg.out_dir, 'final.pth'))
-    last = read_checkpoint(os.path.join(cfg.out_dir, 'last.pth'))
-    save_atomic({'state_dict': {k: v.contiguous() for k, v in final['state_dict'].items()},
-                 'meta': {**final.get('meta', {}), 'trained': 'rtmpose train-detector (EMA weights)'}}, dest)
-    log = last['log']
+    final_path, last_path = os.path.join(cfg.out_dir, 'final.pth'), os.path.join(cfg.out_dir, 'last.pth')
+    final, last = read_checkpoint(final_path), read_checkpoint(last_path)
+    run = last['config']                      # what the run trained with (a resume may change epochs/threads)
+    log, val_dir = last['log'], run.get('val_dir') or run['data_dir']
     end = log[-1]
-    splits = {d: read_manifest(d)['splits'] for d in {cfg.data_dir, cfg.val_dir or cfg.data_dir}}
+    splits = {d: read_manifest(d)['splits'] for d in {run['data_dir'], val_dir}}
     record = {
-        'weights': dest, 'sha256': sha256_file(dest), 'size_bytes': os.path.getsize(dest), 'command': command,
-        'model': cfg.model, 'input_size': cfg.input_size, 'settings': dataclasses.asdict(cfg),
-        'data': {'train': f'{cfg.data_dir} train: {splits[cfg.data_dir]["train"]["images"]} images, '
-                          f'{splits[cfg.data_dir]["train"]["instances"]} people',
-                 'held_out': f'{cfg.val_dir or cfg.data_dir} val: '
-                             f'{splits[cfg.val_dir or cfg.data_dir]["val"]["images"]} images (box AP below)'},
-        'epochs': end['epoch'], 'iterations': end['iter'], 'samples_seen': end['iter'] * cfg.batch_size,
+        'weights': dest, 'command': command, 'model': run['model'], 'input_size': run['input_size'],
+        'settings': run,
+        'data': {'train': f'{run["data_dir"]} train: {splits[run["data_dir"]]["train"]["images"]} images, '
+                          f'{splits[run["data_dir"]]["train"]["instances"]} people',
+                 'held_out': f'{val_dir} val: {splits[val_dir]["val"]["images"]} images (box AP below)'},
+        'epochs': end['epoch'], 'iterations': end['iter'], 'samples_seen': end['iter'] * run['batch_size'],
         'train_time_s': round(sum(r.get('epoch_time_s', 0) for r in log), 1),
         'held_out_box_AP': {k: end[k] for k in ('AP', 'AP_ci_low', 'AP_ci_high', 'bootstrap', 'AP50', 'AP75', 'AR',
                                                  'images', 'detections') if k in end},
         'log': log,
-        'machine': {'cpu': cpu_name(), 'logical_cores': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
+        'trained_until': time.strftime('%Y-%m-%dT%H:%M:%S%z', time.localtime(os.path.getmtime(last_path))),
+        'machine': {'cpu': cpu_name(), 'logical_cores': os.cpu_count(),
+                    'torch_threads': run.get('threads') or torch.get_num_threads(),
                     **library_versions(('torch', 'numpy'))},
-        'git': git_tags(), 'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+        'git_at_publish': git_tags(), 'published': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
         **({'notes': notes} if notes else {}),
     }
-    write_json_atomic(dest[:-4] + '.json' if dest.endswith('.pth') else dest + '.json', record)
+    save_atomic({'state_dict': {k: v.contiguous() for k, v in final['state_dict'].items()},
+                 'meta': {**final.get('meta', {}), 'trained': 'rtmpose train-detector (EMA weights)'}}, dest)
+    record = {**record, 'sha256': sha256_file(dest), 'size_bytes': os.path.getsize(dest)}
+    write_json_atomic(provenance_path(dest), record)
     return record

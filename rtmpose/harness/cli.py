@@ -63,7 +63,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument('--no-mlflow', action='store_true', help='do not log MLflow runs')
     g = p.add_argument_group('pipeline latency (Table 12): detector + pose per frame, `pipeline` section')
     g.add_argument('--pipeline', action='store_true', help='time the detector + pose pipeline instead')
-    g.add_argument('--image', help='frame to time (default: a synthetic frame with ground-truth boxes)')
+    g.add_argument('--image', help='frame to time (default: params.yaml pipeline.bench_image with --params, else a '
+                                   'synthetic frame with ground-truth boxes)')
     g.add_argument('--pose-checkpoint', help='RTMPose checkpoint (then only the section\'s pose_model is timed)')
     g.add_argument('--det-checkpoint', help='RTMDet checkpoint')
     g.add_argument('--random-weights', action='store_true',
@@ -82,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
                            sets=args.sets, where=where, flags=dict(
                                bench_pose_models=args.models, warmup=args.warmup, runs=args.runs,
                                exports=args.exports, bench_csv=args.out))
-        return pipeline_command(settings, args.image, args.pose_checkpoint, args.det_checkpoint,
-                                args.random_weights, progress=not args.quiet)
+        return pipeline_command(settings, args.image or settings.bench_image or None, args.pose_checkpoint,
+                                args.det_checkpoint, args.random_weights, progress=not args.quiet)
     from rtmpose.harness.bench import bench_command
     cfg = resolve(BenchConfig, params=args.params, section='bench' if args.params else None, sets=args.sets,
                   where=where, flags=dict(

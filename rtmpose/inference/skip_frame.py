@@ -4,7 +4,7 @@ detection intervals (rtmpose.inference.video_metrics).
 
 Writes into the report folder: skip_frame.csv (one row per K, intervals as columns), skip_frame.png and .svg
 (AP and ms/frame against K, 95% intervals as error bars) and skip_frame.md (the table and what the default K
-buys and costs against K = the smallest interval measured). The drawn frames are written by the demo itself
+buys and costs against the first K given, K = 1 in the stage). The drawn frames are written by the demo itself
 (`frame_<index>.png`; rtmpose demo copies three into `<report>/frames/`, with the metrics as
 `<report>/video_metrics.json`).
 """
@@ -63,12 +63,13 @@ def summary_markdown(metrics: Mapping, default_k: int) -> str:
         f'Video: `{metrics["video"]}` ({ref["frames"]} frames, {ref["gt_people_per_frame"]:.2f} people per frame '
         f'in the ground truth `{metrics["ground_truth"]}`). Pipeline: {models.get("det_model")} '
         f'({models.get("weights")}) + {models.get("pose_model")} on {models.get("backend")}, '
-        f'{models.get("threads")} thread(s); tracker settings of params.yaml `pipeline`.',
+        f'{models.get("threads")} thread(s); {metrics.get("timing", "")}.',
         '',
         'The detector runs on every K-th frame; in between, each person is cropped with the box of its last pose '
-        '(paper Sec. 3.4, after BlazePose). Pose AP and box AP: COCO AP over all frames with the pipeline\'s own '
-        'boxes; MOTA, IDF1 and identity switches: CLEAR-MOT at IoU 0.5; ms/frame: the whole tracker call. '
-        'Brackets: 95% bootstrap intervals over frames; ΔAP is paired against '
+        '(paper Sec. 3.5, after BlazePose). Pose AP and box AP: COCO AP over all frames with the pipeline\'s own '
+        'pose-derived boxes (keypoint extent; low at strict IoU by construction); MOTA, IDF1 and identity switches: '
+        'CLEAR-MOT at IoU 0.5; ms/frame: the whole tracker call. Brackets: 95% moving-block bootstrap intervals '
+        'over frames (blocks of 1 s); ΔAP is paired against '
         f'K = {ref["det_interval"]} on the same resamples.',
         '',
         '| K | detector runs | people/frame | pose AP | ΔAP vs K=' + str(ref['det_interval']) +

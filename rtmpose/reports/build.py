@@ -535,7 +535,7 @@ def table11(t: PaperTable, m: Measurements, paper: dict[str, PaperTable] | None 
 
 
 # -- Table 12's pipeline: what the timed frame held, and the pipeline's accuracy ------------------------------
-PIPELINE_ACCURACY_CMD = 'rtmpose pipeline-accuracy --params params.yaml'   # DVC stage pipeline_accuracy
+PIPELINE_ACCURACY_CMD = 'dvc repro pipeline_accuracy'   # its command: rtmpose pipeline-accuracy with the checkpoints
 TRAIN_MODEL = 'rtmpose-t'   # params.yaml train.model: the pose model `rtmpose pipeline-accuracy` scores by default
 # the paper's gap: 75.8 is the model-zoo AP (flip test) on the boxes of a 56.4-AP human detector, not ground truth
 PAPER_BOXES_NOTE = ('the paper\'s reference AP (RTMPose-m 75.8, Sec. 1 "with flipping"; Table 10 / the spec for the '

@@ -262,7 +262,7 @@ def detector_section(m: Measurements, params: str | os.PathLike | None = None) -
     iters = f'{cfg.epochs} epochs x {ipe} iterations' if ipe else f'{cfg.epochs} epochs'
     prov = _read_json(m.root / m.config.detector_provenance)
     if isinstance(prov, dict):
-        box = next((v for v in (prov.get('box_AP'), prov.get('metrics'), prov) if isinstance(v, dict) and 'AP' in v), None)
+        box = next((v for v in (prov.get('held_out_box_AP'), prov.get('box_AP'), prov.get('metrics'), prov) if isinstance(v, dict) and 'AP' in v), None)
         prov_text = f'`{prov_path}` (the provenance of the committed weights' + (
             f'; box AP {float(box["AP"]):.3f}' if box and isinstance(box.get('AP'), (int, float)) else '') + ')'
     else:

@@ -139,3 +139,21 @@ def test_ground_truth_must_be_a_video_annotation_file(tmp_path, capsys, work):
     assert _demo([video, '--random-weights', '--out', tmp_path / 'o', '--ground-truth', tmp_path / 'plain.json'],
                  work) == 2
     assert 'track_id' in capsys.readouterr().err
+
+
+def test_video_and_annotations_of_different_length_are_refused_before_any_work(tmp_path, capsys, work):
+    video, truth = _video_with_truth(tmp_path, frames=6)
+    doc = json.loads(truth.read_text())
+    keep = {im['id'] for im in doc['images'][:4]}
+    doc['images'] = doc['images'][:4]
+    doc['annotations'] = [a for a in doc['annotations'] if a['image_id'] in keep]
+    (tmp_path / 'short.json').write_text(json.dumps(doc))
+    assert _demo([video, '--random-weights', '--out', tmp_path / 'o', '--ground-truth', tmp_path / 'short.json'],
+                 work) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count('\n') == 0 and 'annotates 4 frames' in err and 'has 6' in err
+    assert not (tmp_path / 'o').exists()
+    # --max-frames scores the first N of both
+    assert _demo([video, '--random-weights', '--out', tmp_path / 'o', '--ground-truth', tmp_path / 'short.json',
+                  '--max-frames', '4'], work) == 0
+    assert json.loads((tmp_path / 'o' / 'metrics.json').read_text())['entries'][0]['frames'] == 4

@@ -127,10 +127,10 @@ def test_pipeline_accuracy_absent_is_not_measured_with_the_command(ws, paper):
     for key in ('acc_ref', 'acc_det', 'acc_delta'):
         c = row[key]
         assert c.kind == 'not measured' and c.measured is None
-        assert c.command == 'rtmpose pipeline-accuracy --params params.yaml'
+        assert c.command == 'dvc repro pipeline_accuracy'
     assert row['acc_ref'].paper == 68.5
     md = to_markdown(t)
-    assert 'not measured here: `rtmpose pipeline-accuracy --params params.yaml`' in md
+    assert 'not measured here: `dvc repro pipeline_accuracy`' in md
     assert 'Not measured yet.' in md
 
 

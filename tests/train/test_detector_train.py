@@ -107,6 +107,7 @@ def test_publish_writes_weights_with_provenance_and_a_finished_run_is_not_redone
     published = read_checkpoint(dest)
     assert all(torch.equal(v, published['state_dict'][k]) for k, v in final['state_dict'].items())
     assert record['epochs'] == 1 and record['notes'] == 'one epoch' and record['settings']['input_size'] == 64
+    assert record['settings']['epochs'] == 1 and record['trained_until'] <= record['published']
     assert record['held_out_box_AP']['AP_ci_low'] <= record['held_out_box_AP']['AP'] <= \
         record['held_out_box_AP']['AP_ci_high']
     assert '--publish' in record['command'] and len(record['sha256']) == 64
