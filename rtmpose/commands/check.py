@@ -55,6 +55,9 @@ def check_params(path: str) -> list[str]:
             if name not in REAL + ('synthetic',):
                 raise Error(f'{path}: data: prepare: unknown data set {name!r} (known: synthetic, {", ".join(REAL)})')
             resolve(SyntheticConfig if name == 'synthetic' else ReleaseConfig, params=path, section=f'data.{name}')
+        if 'synthetic-video' in data:       # the skip-frame stage's video
+            from rtmpose.data.synthetic_video import SyntheticVideoConfig
+            resolve(SyntheticVideoConfig, params=path, section='data.synthetic-video')
         checked.append('data')
     if 'train' in params:
         load_config(path, 'train')
