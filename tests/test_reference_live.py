@@ -15,13 +15,18 @@ from tests.conftest import FIXTURES, REPO
 pytestmark = pytest.mark.reference
 
 
-def test_committed_fixtures_equal_a_fresh_run(tmp_path):
+def _regenerate(tool: str, out, timeout: int) -> None:
+    """Run tools/<tool> in the reference environment, writing fresh fixtures into `out`."""
     python = os.environ.get('REFERENCE_PYTHON')
     if not python or not os.path.exists(python):
         pytest.skip('set REFERENCE_PYTHON to the reference environment python')
-    r = subprocess.run([python, 'tools/make_parity_fixtures.py', str(tmp_path)], cwd=REPO,
-                       capture_output=True, text=True, timeout=1800)
+    r = subprocess.run([python, f'tools/{tool}', str(out)], cwd=REPO, capture_output=True, text=True,
+                       timeout=timeout)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_committed_fixtures_equal_a_fresh_run(tmp_path):
+    _regenerate('make_parity_fixtures.py', tmp_path, timeout=1800)
     committed = os.path.join(FIXTURES, 'parity')
     fresh_ref = json.load(open(tmp_path / 'reference.json'))
     old_ref = json.load(open(os.path.join(committed, 'reference.json')))
@@ -36,12 +41,7 @@ def test_committed_fixtures_equal_a_fresh_run(tmp_path):
 
 def test_rtmdet_loss_fixture_equals_a_fresh_run(tmp_path):
     """The RTMDet assigner/loss fixture regenerated from the live mmdet 3.3.0 equals the committed one."""
-    python = os.environ.get('REFERENCE_PYTHON')
-    if not python or not os.path.exists(python):
-        pytest.skip('set REFERENCE_PYTHON to the reference environment python')
-    r = subprocess.run([python, 'tools/make_rtmdet_loss_fixtures.py', str(tmp_path)], cwd=REPO,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-2000:]
+    _regenerate('make_rtmdet_loss_fixtures.py', tmp_path, timeout=600)
     committed = os.path.join(FIXTURES, 'rtmdet')
     old, new = json.load(open(os.path.join(committed, 'loss.json'))), json.load(open(tmp_path / 'loss.json'))
     assert {k: v for k, v in old.items() if k != 'versions'} == {k: v for k, v in new.items() if k != 'versions'}
@@ -56,12 +56,7 @@ def test_rtmdet_train_steps_fixture_equals_a_fresh_run(tmp_path):
     from the live mmdet 3.3.0 / mmengine 0.10.7 equals the committed one: inputs, batch order, lrs and weight
     decays exactly; losses and weights within the float32 tolerances of tests/train/test_rtmdet_train_parity.py
     (bit-equal when regenerated on the same machine)."""
-    python = os.environ.get('REFERENCE_PYTHON')
-    if not python or not os.path.exists(python):
-        pytest.skip('set REFERENCE_PYTHON to the reference environment python')
-    r = subprocess.run([python, 'tools/make_rtmdet_train_fixtures.py', str(tmp_path)], cwd=REPO,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-2000:]
+    _regenerate('make_rtmdet_train_fixtures.py', tmp_path, timeout=600)
     committed = os.path.join(FIXTURES, 'rtmdet')
     old = json.load(open(os.path.join(committed, 'train_steps.json')))
     new = json.load(open(tmp_path / 'train_steps.json'))
