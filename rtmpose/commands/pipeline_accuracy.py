@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-_FLAGS = ('pose_checkpoint', 'detector_checkpoint', 'detector', 'data_dir', 'split', 'bootstrap', 'out')
+_FLAGS = ('pose_checkpoint', 'detector_checkpoint', 'detector', 'detector_input_size', 'data_dir', 'split',
+          'bootstrap', 'out')
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     from rtmpose.harness.pipeline_accuracy import PipelineAccuracyConfig
     from rtmpose.settings import default_of
     for name in _FLAGS:
-        kind = int if name == 'bootstrap' else str
+        kind = int if name in ('bootstrap', 'detector_input_size') else str
         p.add_argument('--' + name.replace('_', '-'), type=kind,
                        help=f'(default {default_of(PipelineAccuracyConfig, name)})')
     p.add_argument('--params', help='read the settings from this params.yaml (section pipeline_accuracy)')

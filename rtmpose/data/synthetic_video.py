@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from rtmpose.data.prepared import dump_json, staged_dir
-from rtmpose.data.synthetic import (COCO_NAMES, _annotation, _background, _categories, _draw_figure, _joints,
-                                    _paste, _pose_params)
+from rtmpose.data.synthetic import (COCO_NAMES, JPEG_QUALITY, _annotation, _background, _categories,
+                                    _draw_figure, _joints, _paste, _pose_params)
 from rtmpose.errors import Error
 from rtmpose.settings import check_ranges
 
@@ -205,7 +205,7 @@ def _coco(cfg: SyntheticVideoConfig, tracks: list[_Track], per_frame: list[list[
     images, annotations, seen = [], [], {}
     for t, anns in enumerate(per_frame):
         image_id = t + 1
-        images.append({'id': image_id, 'file_name': f'frames/{t:06d}.jpg', 'width': cfg.width,
+        images.append({'id': image_id, 'file_name': _frame_name(t), 'width': cfg.width,
                        'height': cfg.height, 'frame_index': t, 'video_id': VIDEO_ID})
         for a in anns:
             track_id = ids[a['track']]
@@ -226,6 +226,10 @@ def _coco(cfg: SyntheticVideoConfig, tracks: list[_Track], per_frame: list[list[
                         'height': cfg.height, 'fps': cfg.fps, 'num_frames': cfg.frames}],
             'tracks': track_list,
             'info': {'description': 'rtmpose-suite synthetic video', 'seed': cfg.seed}}
+
+
+def _frame_name(t: int) -> str:
+    return f'frames/{t:06d}.jpg'
 
 
 def render_video(cfg: SyntheticVideoConfig) -> tuple[list[np.ndarray], dict]:
@@ -273,18 +277,30 @@ def _counts_summary(counts: list[int]) -> dict:
 def make_synthetic_video(out_dir: str | os.PathLike, cfg: SyntheticVideoConfig | None = None,
                          progress: bool = True) -> dict:
     """Render the video into `out_dir` (replaced atomically): the video file, annotations.json (COCO, as
-    `render_video`) and manifest.json; return the manifest. Frames are encoded as they are rendered."""
+    `render_video`), each frame as a JPEG under frames/ (encoded as the data set's images are) and
+    manifest.json; return the manifest. Frames are encoded as they are rendered.
+
+    The manifest also declares the frames a prepared set with one split, `val` (annotations.json), so each
+    frame can be scored as a still image: `rtmpose eval --data-dir DIR` or `rtmpose pipeline-accuracy
+    --data-dir DIR` (top-down with ground-truth or detector boxes, no tracking)."""
     from tqdm import tqdm
     cfg = cfg or SyntheticVideoConfig()
     cfg.validate('synthetic-video')
     tracks = _schedule(cfg)
     with staged_dir(out_dir) as tmp:
+        import cv2
         writer, name, fourcc, note = _open_writer(tmp, cfg)
+        (tmp / 'frames').mkdir()
         per_frame = []
         try:
-            for img, anns in tqdm(_frames(cfg, tracks), total=cfg.frames, desc='synthetic video',
-                                  disable=None if progress else True, leave=False):
+            for t, (img, anns) in enumerate(tqdm(_frames(cfg, tracks), total=cfg.frames, desc='synthetic video',
+                                                 disable=None if progress else True, leave=False)):
                 writer.write(img)
+                ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY,
+                                                     cv2.IMWRITE_JPEG_OPTIMIZE, 0, cv2.IMWRITE_JPEG_PROGRESSIVE, 0])
+                if not ok:
+                    raise Error(f'synthetic-video: JPEG encoding of frame {t} failed')
+                (tmp / _frame_name(t)).write_bytes(buf.tobytes())
                 per_frame.append(anns)
         finally:
             writer.release()
@@ -299,6 +315,9 @@ def make_synthetic_video(out_dir: str | os.PathLike, cfg: SyntheticVideoConfig |
             'instances': len(coco['annotations']),
             'people_per_frame': _counts_summary([len(a) for a in per_frame]),
             'annotations': 'annotations.json', 'annotations_sha256': hashlib.sha256(data).hexdigest(),
+            'image_root': '.',
+            'splits': {'val': {'file': 'annotations.json', 'images': cfg.frames,
+                               'instances': len(coco['annotations'])}},
         }
         (tmp / 'manifest.json').write_bytes(json.dumps(manifest, indent=2, sort_keys=True).encode() + b'\n')
     return manifest

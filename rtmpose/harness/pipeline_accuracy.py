@@ -24,7 +24,7 @@ class PipelineAccuracyConfig:
     pose_checkpoint: str = 'experiments/runs/synthetic-t/final.pth'
     detector_checkpoint: str = 'pretrained/rtmdet-nano_synthetic-320.pth'
     detector: str = 'rtmdet-nano'
-    detector_input_size: int = 320
+    detector_input_size: int = 0        # 0: the detector's own test size (rtmpose.models.rtmdet: nano 320, tiny 416)
     data_dir: str = 'datasets/synthetic'
     split: str = 'val'
     bbox_score_thr: float = 0.0          # mmpose det_bbox_thr for evaluation with detections
@@ -35,6 +35,16 @@ class PipelineAccuracyConfig:
     def validate(self, where: str) -> None:
         if self.bootstrap < 1:
             raise Error(f'{where}: bootstrap must be >= 1')
+        if self.detector_input_size < 0 or self.detector_input_size % 32:
+            raise Error(f'{where}: detector_input_size must be 0 (the detector\'s own) or a multiple of 32 (the '
+                        f'coarsest stride), got {self.detector_input_size}')
+
+
+def detections_path(out: str) -> str:
+    """Where the detector's COCO results are kept beside the record `out`: its name with .detections.json, so
+    two records in one folder (the val split, the video's frames) keep their own."""
+    stem = out[:-5] if out.endswith('.json') else out
+    return stem + '.detections.json'
 
 
 def measure(cfg: PipelineAccuracyConfig, progress: bool = True) -> dict:
@@ -55,13 +65,15 @@ def measure(cfg: PipelineAccuracyConfig, progress: bool = True) -> dict:
             raise Error(f'{path}: {what} not found')
     ann, root = prepared_split(cfg.data_dir, cfg.split)
     items = _read_boxes(ann, root)
-    detector = build_detector(cfg.detector, cfg.detector_checkpoint, input_size=cfg.detector_input_size)
-    boxes = box_ap(detector, items, ann, cfg.detector_input_size, bootstrap=cfg.bootstrap, seed=cfg.seed)
-    dets = detections(detector, items, cfg.detector_input_size)
+    from rtmpose.models.rtmdet import detector_config
+    size = cfg.detector_input_size or detector_config(cfg.detector).input_size
+    detector = build_detector(cfg.detector, cfg.detector_checkpoint, input_size=size)
+    boxes = box_ap(detector, items, ann, size, bootstrap=cfg.bootstrap, seed=cfg.seed)
+    dets = detections(detector, items, size)
     with open(ann) as f:
         gt = json.load(f)
     results = {}
-    bbox_file = os.path.join(os.path.dirname(cfg.out) or '.', 'detections.json')   # reusable: rtmpose eval --bbox-file
+    bbox_file = detections_path(cfg.out)       # reusable: rtmpose eval --bbox-file
     write_json_atomic(bbox_file, dets)
     with tempfile.TemporaryDirectory() as tmp:
         for side, bbox in (('gt_boxes', None), ('detector_boxes', bbox_file)):
@@ -82,6 +94,7 @@ def measure(cfg: PipelineAccuracyConfig, progress: bool = True) -> dict:
                           'boxes': ev['info']['boxes']}
     record = {'pose_checkpoint': portable_path(cfg.pose_checkpoint),
               'detector_checkpoint': portable_path(cfg.detector_checkpoint), 'detector': cfg.detector,
+              'detector_input_size': size,
               'data': f'{portable_path(cfg.data_dir)} {cfg.split} ({len(items)} images)',
               'box_AP': boxes, 'detections_file': portable_path(bbox_file), **per_side,
               'delta_AP': {'value': delta, 'ci95': [lo, hi], 'paired_bootstrap': cfg.bootstrap, 'seed': cfg.seed},

@@ -34,6 +34,9 @@ def configure(p: argparse.ArgumentParser) -> None:
                         'writes <out>/metrics.json: pose AP, box AP, MOTA, ID switches, ms/frame per K')
     p.add_argument('--report', metavar='DIR', help='with --ground-truth: the skip-frame report (CSV, markdown, '
                                                    'figure) and three drawn frames into DIR')
+    p.add_argument('--stills-reference', metavar='ACCURACY.json',
+                   help='with --report: `rtmpose pipeline-accuracy` of the same video\'s frames (--data-dir of '
+                        '`rtmpose prepare synthetic-video`), shown beside the pipeline in the report')
     p.add_argument('--max-frames', type=int, help=f'video: stop after this many frames, 0: all (default {d("max_frames")})')
     p.add_argument('--no-smooth', action='store_true', help='video: no One-Euro smoothing')
     p.add_argument('--exports', help=f'export cache folder (default {d("exports")})')
@@ -50,5 +53,6 @@ def run(args: argparse.Namespace) -> int:
                            threads=args.threads, det_interval=ks[0] if ks and len(ks) == 1 else None, max_frames=args.max_frames,
                            smooth=False if args.no_smooth else None, exports=args.exports, demo_out=args.out))
     run_demo(args.input, settings, args.pose_checkpoint, args.det_checkpoint, args.random_weights,
-             progress=not args.quiet, ground_truth=args.ground_truth, det_intervals=ks, report_dir=args.report)
+             progress=not args.quiet, ground_truth=args.ground_truth, det_intervals=ks, report_dir=args.report,
+             stills_reference=args.stills_reference)
     return 0

@@ -238,7 +238,8 @@ def _warm_up(models: Models, frame: np.ndarray, calls: int) -> None:
 def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_checkpoint: str | None = None,
              det_checkpoint: str | None = None, random_weights: bool = False, out_dir: str | os.PathLike | None = None,
              progress: bool = True, ground_truth: str | os.PathLike | None = None,
-             det_intervals: Sequence[int] | None = None, report_dir: str | os.PathLike | None = None) -> dict:
+             det_intervals: Sequence[int] | None = None, report_dir: str | os.PathLike | None = None,
+             stills_reference: str | os.PathLike | None = None) -> dict:
     """`rtmpose demo`: check `source` (image, folder or video), build the models, process it into `out_dir`
     (default `settings.demo_out`), print one summary line per run; returns the JSON document (the metrics
     when `ground_truth` is given).
@@ -247,7 +248,8 @@ def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_
     `pipeline`). A video with `ground_truth` (COCO annotations with frame_index and track_id) is run once per
     detection interval of `det_intervals` (default `settings.det_interval`; with several, each into
     `<out>/K<k>/`), timed per frame, and scored (rtmpose.inference.video_metrics) into `<out>/metrics.json`;
-    `report_dir` also gets the skip-frame report and three drawn frames (rtmpose.inference.skip_frame)."""
+    `report_dir` also gets the skip-frame report and three drawn frames (rtmpose.inference.skip_frame), with
+    `stills_reference` (the record of `rtmpose pipeline-accuracy` on the video's frames) beside it."""
     from rtmpose.inference.video import VideoReader, kind_of, read_image
     if not source:
         raise Error('INPUT is required (an image, a folder of images or a video)')
@@ -269,6 +271,7 @@ def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_
                         '(--max-frames N scores the first N of both)')
     if (len(ks) > 1 or report_dir) and coco is None:
         raise Error('several --det-interval values and --report need --ground-truth (a video\'s annotations)')
+    stills = _read_stills_reference(stills_reference, report_dir) if stills_reference else None
     out_dir = Path(out_dir or settings.demo_out)
     from rtmpose.io import check_writable
     check_writable(out_dir / 'result.json', 'demo output')   # before building anything
@@ -303,6 +306,8 @@ def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_
         if coco is None:
             return docs[0]
         metrics = _score(docs, coco, settings, models, source, ground_truth)
+        if stills:
+            metrics['stills_reference'] = stills
         from rtmpose.io import write_json_atomic
         write_json_atomic(out_dir / 'metrics.json', metrics)
         for e in metrics['entries']:
@@ -327,6 +332,25 @@ def run_demo(source: str | os.PathLike | None, settings: PipelineSettings, pose_
     return metrics
 
 
+def _read_stills_reference(path: str | os.PathLike, report_dir) -> dict:
+    """The record of `rtmpose pipeline-accuracy` on the video's frames (checked before any work)."""
+    import json
+    if not report_dir:
+        raise Error('--stills-reference is shown in the skip-frame report: it needs --report DIR')
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        raise Error(f'{path}: stills reference not found (rtmpose pipeline-accuracy --data-dir VIDEO_DIR '
+                    f'--out {path} writes it)') from None
+    except (OSError, ValueError) as e:
+        raise Error(f'{path}: not a readable JSON file ({e})') from None
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), dict) and 'AP' in record[k]
+                                               for k in ('gt_boxes', 'detector_boxes', 'box_AP')):
+        raise Error(f'{path}: not a record of rtmpose pipeline-accuracy (needs gt_boxes, detector_boxes, box_AP)')
+    return record
+
+
 def _read_ground_truth(path: str | os.PathLike, kind: str) -> dict:
     import json
     if kind != 'video':
@@ -348,7 +372,7 @@ def _read_ground_truth(path: str | os.PathLike, kind: str) -> dict:
 
 def _score(docs: list[dict], coco: dict, settings: PipelineSettings, models: Models, source, ground_truth) -> dict:
     from rtmpose.data.meta import get_meta
-    from rtmpose.inference.video_metrics import MOT_IOU, score_runs
+    from rtmpose.inference.video_metrics import MOT_IOU, MOT_OKS, score_runs
     from rtmpose.io import portable_path
     k = len(coco.get('categories', [{}])[0].get('keypoints', [])) or 17
     meta = next((get_meta(n) for n in ('coco', 'synthetic') if get_meta(n).num_keypoints == k), None)
@@ -357,7 +381,7 @@ def _score(docs: list[dict], coco: dict, settings: PipelineSettings, models: Mod
     entries = score_runs(docs, coco, meta.sigmas, settings.expansion, settings.bootstrap, seed=0,
                          where=str(ground_truth))
     return {'video': portable_path(source), 'ground_truth': portable_path(ground_truth),
-            'models': models.info, 'mot_iou': MOT_IOU, 'bootstrap': settings.bootstrap,
+            'models': models.info, 'mot_oks': MOT_OKS, 'mot_box_iou': MOT_IOU, 'bootstrap': settings.bootstrap,
             'timing': f'per frame after {settings.timing_warmup} warm-up calls; {settings.backend}, '
                       f'{settings.threads} thread(s)',
             'entries': entries}

@@ -658,6 +658,9 @@ def skip_frame_notes(m: Measurements) -> list[str]:
         if ms is not None:
             lo, hi = _f(r.get('ms_ci_lo')), _f(r.get('ms_ci_hi'))
             parts.append(f'{ms:.2f} ms/frame' + (f' [{lo:.2f}, {hi:.2f}]' if lo is not None and hi is not None else ''))
+        mota = _f(r.get('mota'))
+        if mota is not None and r.get('mota_box') is not None:      # files with mota_box match poses by OKS
+            parts.append(f'MOTA {mota:.3f} (poses at OKS 0.5), {r.get("id_switches", "?")} identity switches')
         if r.get('detector_runs') and r.get('frames'):
             parts.append(f'detector on {r["detector_runs"]} of {r["frames"]} frames')
         out.append('; '.join(parts))

@@ -1,11 +1,12 @@
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rtmpose.data.prepared import dump_json
-from rtmpose.data.synthetic import SyntheticConfig, _rng, render_image
+from rtmpose.data.synthetic import JPEG_QUALITY, SyntheticConfig, _rng, render_image
 from rtmpose.data.synthetic_video import SyntheticVideoConfig, make_synthetic_video, render_video
 
 SMALL = dict(frames=20, width=128, height=96)
@@ -131,7 +132,7 @@ def test_written_video_decodes_and_matches_the_annotations(tmp_path):
     cfg = SyntheticVideoConfig(seed=3, **SMALL)
     manifest = make_synthetic_video(tmp_path / 'v', cfg, progress=False)
     out = tmp_path / 'v'
-    assert sorted(p.name for p in out.iterdir()) == sorted([manifest['video'], 'annotations.json',
+    assert sorted(p.name for p in out.iterdir()) == sorted([manifest['video'], 'annotations.json', 'frames',
                                                             'manifest.json'])
     assert json.loads((out / 'manifest.json').read_text()) == manifest
     data = (out / 'annotations.json').read_bytes()
@@ -154,6 +155,14 @@ def test_written_video_decodes_and_matches_the_annotations(tmp_path):
     # lossy, but the same pictures: decoded frames are close to the rendered ones
     err = np.mean([np.abs(d.astype(np.int16) - f.astype(np.int16)).mean() for d, f in zip(decoded, frames)])
     assert err < 12, err
+    # the frames as stills: the JPEGs the annotations name, a prepared set's val split
+    from rtmpose.data.prepared import prepared_split
+    ann, root = prepared_split(out, 'val')
+    assert json.loads(Path(ann).read_bytes()) == coco and manifest['splits']['val']['images'] == cfg.frames
+    for im, f in zip(sorted(coco['images'], key=lambda im: im['frame_index']), frames):
+        ok, buf = cv2.imencode('.jpg', f, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_OPTIMIZE, 0,
+                                           cv2.IMWRITE_JPEG_PROGRESSIVE, 0])   # as the data set's images
+        assert ok and (Path(root) / im['file_name']).read_bytes() == buf.tobytes()
     assert not [p for p in tmp_path.iterdir() if p.name != 'v']    # no temporary sibling left
 
 
@@ -168,7 +177,8 @@ def test_falls_back_to_mjpg_avi(tmp_path, monkeypatch):
     cfg = SyntheticVideoConfig(seed=1, frames=6, width=96, height=64)
     manifest = make_synthetic_video(tmp_path / 'v', cfg, progress=False)
     assert (manifest['video'], manifest['fourcc']) == ('video.avi', 'MJPG') and 'MJPG' in manifest['video_note']
-    assert sorted(p.name for p in (tmp_path / 'v').iterdir()) == ['annotations.json', 'manifest.json', 'video.avi']
+    assert sorted(p.name for p in (tmp_path / 'v').iterdir()) == ['annotations.json', 'frames', 'manifest.json',
+                                                                'video.avi']
     cap = cv2.VideoCapture(str(tmp_path / 'v' / 'video.avi'))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
     cap.release()
@@ -190,7 +200,7 @@ def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_writes_the_three_files(tmp_path, capsys):
+def test_cli_writes_the_video_annotations_frames_and_manifest(tmp_path, capsys):
     from rtmpose.cli import main
     out = tmp_path / 'video'
     assert main(['prepare', 'synthetic-video', '--out', str(out), '--seed', '2', '--frames', '8',
@@ -198,7 +208,8 @@ def test_cli_writes_the_three_files(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('synthetic-video -> ')
     manifest = json.loads((out / 'manifest.json').read_text())
-    assert {manifest['video'], 'annotations.json', 'manifest.json'} == {p.name for p in out.iterdir()}
+    assert {manifest['video'], 'annotations.json', 'frames', 'manifest.json'} == {p.name for p in out.iterdir()}
+    assert len(list((out / 'frames').glob('*.jpg'))) == 8
     assert manifest['params'] == {'seed': 2, 'frames': 8, 'width': 96, 'height': 72, 'fps': 10.0,
                                   'max_people': 3, 'occluder_prob': 0.2}
 

@@ -39,5 +39,5 @@ def test_pipeline_accuracy_pairs_the_two_evaluations(tmp_path, tiny_data):
     assert d['value'] == pytest.approx(r['detector_boxes']['AP'] - r['gt_boxes']['AP'], abs=1e-12)
     assert d['ci95'][0] <= d['ci95'][1]
     assert 'detections from' in r['detector_boxes']['boxes'] and 'ground-truth' in r['gt_boxes']['boxes']
-    assert len(json.loads((tmp_path / 'detections.json').read_text())) == r['box_AP']['detections'] > 6
+    assert len(json.loads((tmp_path / 'accuracy.detections.json').read_text())) == r['box_AP']['detections'] > 6
     assert r['box_AP']['images'] == 6 and 'AP_ci_low' in r['box_AP']

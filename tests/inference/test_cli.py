@@ -96,10 +96,19 @@ def _video_with_truth(tmp_path, frames=12, seed=3):
     return tmp_path / 'vid' / 'video.mp4', tmp_path / 'vid' / 'annotations.json'
 
 
+def _stills_record(gt_ap=0.412, det_ap=0.367):
+    """A record in the form `rtmpose pipeline-accuracy` writes (tests/harness checks the real one)."""
+    return {'data': 'vid val (12 images)', 'box_AP': {'AP': 0.5, 'AP_ci_low': 0.4, 'AP_ci_high': 0.6},
+            'gt_boxes': {'AP': gt_ap, 'AP_ci': [0.3, 0.5]}, 'detector_boxes': {'AP': det_ap, 'AP_ci': [0.3, 0.45]},
+            'delta_AP': {'value': det_ap - gt_ap, 'ci95': [-0.08, -0.01]}}
+
+
 def test_video_metrics_per_interval_and_report(tmp_path, work):
     video, truth = _video_with_truth(tmp_path)
+    (tmp_path / 'stills.json').write_text(json.dumps(_stills_record()))
     rc = _demo([video, '--random-weights', '--out', tmp_path / 'o', '--ground-truth', truth,
-                '--det-interval', '1,3', '--report', tmp_path / 'rep'], work)
+                '--det-interval', '1,3', '--report', tmp_path / 'rep', '--stills-reference', tmp_path / 'stills.json'],
+               work)
     assert rc == 0
     m = json.loads((tmp_path / 'o' / 'metrics.json').read_text())
     assert [e['det_interval'] for e in m['entries']] == [1, 3]
@@ -113,6 +122,27 @@ def test_video_metrics_per_interval_and_report(tmp_path, work):
     assert len(list((tmp_path / 'rep' / 'frames').glob('frame_*.png'))) == 3
     assert json.loads((tmp_path / 'rep' / 'video_metrics.json').read_text()) == m
     assert (tmp_path / 'rep' / 'skip_frame.png').stat().st_size > 0
+    assert m['stills_reference'] == _stills_record()
+    md = (tmp_path / 'rep' / 'skip_frame.md').read_text()
+    assert '## The same frames as still images' in md and '| ground-truth boxes | 41.2 [30.0, 50.0] |' in md
+    assert '36.7 [30.0, 45.0]; -4.5 [-8.0, -1.0] paired' in md
+
+
+@pytest.mark.parametrize('report,record,message', [
+    (False, None, 'needs --report'),
+    (True, None, 'stills reference not found'),
+    (True, {'gt_boxes': {'AP': 0.1}}, 'not a record of rtmpose pipeline-accuracy'),
+])
+def test_stills_reference_is_checked_before_any_work(tmp_path, capsys, work, report, record, message):
+    video, truth = _video_with_truth(tmp_path, frames=2)
+    if record is not None:
+        (tmp_path / 'stills.json').write_text(json.dumps(record))
+    extra = ['--report', tmp_path / 'rep'] if report else []
+    assert _demo([video, '--random-weights', '--out', tmp_path / 'o', '--ground-truth', truth, *extra,
+                  '--stills-reference', tmp_path / 'stills.json'], work) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count('\n') == 0 and message in err
+    assert not (tmp_path / 'o').exists() and not (tmp_path / 'rep').exists()
 
 
 @pytest.mark.parametrize('extra,message', [

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from rtmpose.paper import load_paper
 from rtmpose.reports.build import table11, table12
 from rtmpose.reports.config import TablesConfig
 from rtmpose.reports.fidelity import cpu_protocol_section
@@ -19,16 +18,9 @@ FIX = Path(__file__).parent / 'fixtures'
 WS = FIX / 'workspace'
 
 
-@pytest.fixture(scope='module')
-def paper():
-    return load_paper(PAPER_DIR)
-
-
 @pytest.fixture
-def threads_ws(tmp_path):
+def threads_ws(ws):
     """The fixture workspace with a bench run at 1 thread and on both cores of a 2-core machine."""
-    ws = tmp_path / 'ws'
-    shutil.copytree(WS, ws)
     for name in ('latency.csv', 'machine.json'):
         shutil.copy(FIX / 'bench_threads' / name, ws / 'reports' / 'bench' / name)
     return ws

@@ -2,12 +2,10 @@
 pipeline's accuracy with ground-truth vs detector boxes (reports/pipeline/accuracy.json), skip-frame notes, and
 the fidelity report's section on the detector's training."""
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from rtmpose.paper import load_paper
 from rtmpose.reports.build import detector_weights, table12
 from rtmpose.reports.config import TablesConfig
 from rtmpose.reports.fidelity import detector_section
@@ -17,7 +15,6 @@ from rtmpose.reports.tables import to_csv, to_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 PAPER = str(ROOT / 'reports' / 'paper')
-WS = Path(__file__).parent / 'fixtures' / 'workspace'
 HEAD = ('det_model,det_input,pose_model,backend,threads,weights,boxes,people,det_mean_ms,pose_mean_ms,mean_ms,'
         'median_ms,min_ms,max_ms,fps,warmup,runs\n')
 ACCURACY = {
@@ -26,7 +23,7 @@ ACCURACY = {
     'data': 'datasets/synthetic val (400 images)',
     'box_AP': {'AP': 0.62, 'AP50': 0.9, 'AP75': 0.7, 'AR': 0.7, 'images': 400, 'detections': 3000,
                'AP_ci_low': 0.6, 'AP_ci_high': 0.64, 'bootstrap': 1000},
-    'detections_file': 'reports/pipeline/detections.json',
+    'detections_file': 'reports/pipeline/accuracy.detections.json',
     'gt_boxes': {'AP': 0.624, 'AP_ci': [0.60, 0.65], 'AP50': 0.9, 'AP75': 0.7, 'AR': 0.7, 'boxes': 'ground truth'},
     'detector_boxes': {'AP': 0.58, 'AP_ci': [0.55, 0.61], 'AP50': 0.88, 'AP75': 0.6, 'AR': 0.65,
                        'boxes': 'detections.json'},
@@ -36,18 +33,6 @@ SKIP = ('det_interval,frames,detector_runs,pose_AP,pose_AP_ci_lo,pose_AP_ci_hi,d
         'box_AP,box_AP_ci_lo,box_AP_ci_hi,mota,idf1,id_switches,ms_mean,ms_ci_lo,ms_ci_hi,ms_median\n'
         '1,100,100,0.61,0.59,0.63,0.0,0.0,0.0,0.6,0.55,0.65,0.95,0.97,0,21.5,21.0,22.0,21.4\n'
         '5,100,20,0.6,0.58,0.62,-0.01,-0.02,0.001,0.6,0.55,0.65,0.93,0.96,2,9.25,9.0,9.5,9.2\n')
-
-
-@pytest.fixture(scope='module')
-def paper():
-    return load_paper(PAPER)
-
-
-@pytest.fixture
-def ws(tmp_path):
-    d = tmp_path / 'ws'
-    shutil.copytree(WS, d)
-    return d
 
 
 def _row(t, method):
@@ -159,6 +144,12 @@ def test_skip_frame_results_add_one_note_per_interval(ws, paper):
             'detector on 100 of 100 frames') in notes
     assert ('K=5: pose AP 60.0 [58.0, 62.0]; delta AP -1.0 [-2.0, +0.1]; 9.25 ms/frame [9.00, 9.50]; '
             'detector on 20 of 100 frames') in notes
+    # a file whose MOTA matches poses (it has the box MOTA beside it) says so
+    (ws / 'reports/pipeline/skip_frame.csv').write_text(
+        SKIP.replace('ms_median\n', 'ms_median,mota_box\n').replace(',21.4\n', ',21.4,-0.3\n')
+        .replace(',9.2\n', ',9.2,-0.4\n'))
+    assert ('K=5: pose AP 60.0 [58.0, 62.0]; delta AP -1.0 [-2.0, +0.1]; 9.25 ms/frame [9.00, 9.50]; '
+            'MOTA 0.930 (poses at OKS 0.5), 2 identity switches; detector on 20 of 100 frames') in _t12(ws, paper).notes
 
 
 # -- 3. the fidelity report: the detector's training ---------------------------------------------------------------
