@@ -57,6 +57,8 @@ class DetectorTrainConfig:
     hsv: bool = True
     seed: int = 0
     threads: int = 0                             # torch threads (0: torch's default)
+    channels_last: bool = False                  # NHWC activations: the same computation in another memory
+                                                 # order (rounding differs), about 25% faster on CPU
     num_workers: int = 0
     val_interval: int = 10                       # epochs between box-AP evaluations (and at the end)
     train_limit: int = 0                         # use only the first N training images (0: all)
@@ -188,16 +190,17 @@ def detections(model: torch.nn.Module, items: list[dict], input_size: int) -> li
 
 
 def box_ap(model: torch.nn.Module, items: list[dict], ann_file: str, input_size: int, bootstrap: int = 1000,
-           seed: int = 0) -> dict:
+           seed: int = 0, dets: list[dict] | None = None) -> dict:
     """COCO bbox AP of `model` on `items` (pycocotools), with a 95% percentile bootstrap over images
-    (rtmpose.evaluation.per_image: one COCOeval, AP recomputed per resample from its per-image matching)."""
+    (rtmpose.evaluation.per_image: one COCOeval, AP recomputed per resample from its per-image matching).
+    `dets`: the model's detections on `items` when the caller already has them (`detections`)."""
     from rtmpose.evaluation.per_image import image_eval
     with open(ann_file) as f:
         gt = json.load(f)
     ids = {it['id'] for it in items}
     gt = {**gt, 'images': [im for im in gt['images'] if im['id'] in ids],
           'annotations': [a for a in gt['annotations'] if a['image_id'] in ids]}
-    dets = detections(model, items, input_size)
+    dets = detections(model, items, input_size) if dets is None else dets
     ev = image_eval(gt, dets, iou_type='bbox')
     stats = ev.stats or (0.0,) * 12
     result = {'AP': ev.ap, 'AP50': stats[1], 'AP75': stats[2], 'AR': stats[8], 'images': len(ids),
@@ -240,6 +243,8 @@ def _train(cfg: DetectorTrainConfig, resume: bool, progress: bool, run, max_iter
     val_items = _read_boxes(val_ann, val_root, cfg.val_limit)
     model = build_detector(cfg.model, input_size=cfg.input_size).train()
     init_detector_weights(model, torch.Generator().manual_seed(cfg.seed))
+    layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
     data = DetectionSet(train_items, cfg, train=True)
     ipe = math.ceil(len(data) / cfg.batch_size)
     optimizer = build_optimizer(model, cfg.base_lr, cfg.weight_decay)
@@ -252,7 +257,7 @@ def _train(cfg: DetectorTrainConfig, resume: bool, progress: bool, run, max_iter
     settings = dataclasses.asdict(cfg)
     if resume and os.path.exists(last):
         ck = read_checkpoint(last)
-        changed = sorted(k for k, v in ck['config'].items() if k not in ('epochs', 'val_interval', 'threads')
+        changed = sorted(k for k, v in ck['config'].items() if k not in ('epochs', 'val_interval', 'threads', 'channels_last')
                          and settings.get(k) != v)
         if changed:
             raise Error(f'{last}: saved with other settings ({", ".join(changed)}); --fresh starts over')
@@ -277,7 +282,7 @@ def _train(cfg: DetectorTrainConfig, resume: bool, progress: bool, run, max_iter
         bar = _bar(loader, progress, f'epoch {epoch + 1}/{cfg.epochs}')
         for images, boxes in bar:
             lr = schedule.apply(optimizer, step)
-            outs = model(images)
+            outs = model(images.contiguous(memory_format=layout))
             loss = rtmdet_loss(list(outs[:3]), list(outs[3:]), boxes,
                                [torch.zeros(len(b), dtype=torch.long) for b in boxes])
             optimizer.zero_grad(set_to_none=True)
@@ -307,7 +312,7 @@ def _train(cfg: DetectorTrainConfig, resume: bool, progress: bool, run, max_iter
         if end:
             final = row
             break
-    weights = (ema.module if ema is not None else model).state_dict()
+    weights = {k: v.contiguous() for k, v in (ema.module if ema is not None else model).state_dict().items()}
     save_atomic({'state_dict': weights, 'meta': {'model': cfg.model, 'input_size': cfg.input_size}},
                 os.path.join(out, 'final.pth'))
     keys = sorted({k for r in rows for k in r})
