@@ -68,8 +68,8 @@ def measure(cfg: PipelineAccuracyConfig, progress: bool = True) -> dict:
     from rtmpose.models.rtmdet import detector_config
     size = cfg.detector_input_size or detector_config(cfg.detector).input_size
     detector = build_detector(cfg.detector, cfg.detector_checkpoint, input_size=size)
-    boxes = box_ap(detector, items, ann, size, bootstrap=cfg.bootstrap, seed=cfg.seed)
     dets = detections(detector, items, size)
+    boxes = box_ap(detector, items, ann, size, bootstrap=cfg.bootstrap, seed=cfg.seed, dets=dets)
     with open(ann) as f:
         gt = json.load(f)
     results = {}
