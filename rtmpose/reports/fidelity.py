@@ -267,6 +267,7 @@ def detector_section(m: Measurements, params: str | os.PathLike | None = None) -
             f'; box AP {float(box["AP"]):.3f}' if box and isinstance(box.get('AP'), (int, float)) else '') + ')'
     else:
         prov_text = f'`{prov_path}` (the provenance of the committed weights: not written yet)'
+    notes = prov.get('notes') if isinstance(prov, dict) else None
     lo, hi = cfg.scale_range
     rows = [
         ('augmentation',
@@ -281,6 +282,8 @@ def detector_section(m: Measurements, params: str | os.PathLike | None = None) -
         ('schedule',
          '300 epochs of COCO train2017 at 8 GPUs x 32 = 256 images per iteration',
          f'{iters} at batch {cfg.batch_size} on one process'),
+        *([('schedule as run', 'one uninterrupted run', f'from the provenance\'s notes: {notes}')]
+          if isinstance(notes, str) and notes.strip() else []),
         ('learning rate',
          'AdamW 4e-3, weight decay 0.05 (none on norms and biases); LinearLR from 1e-5 over 1000 iterations, flat, '
          'cosine from epoch 150 to 0.05 x lr',

@@ -163,7 +163,8 @@ def _detector_inputs(ws, provenance: bool = False):
                                            '  train: {data_dir: datasets/synthetic-pretrain}\n')
     if provenance:
         (ws / 'pretrained').mkdir()
-        (ws / 'pretrained/rtmdet-nano_synthetic-320.json').write_text(json.dumps({'box_AP': {'AP': 0.615}}))
+        (ws / 'pretrained/rtmdet-nano_synthetic-320.json').write_text(json.dumps(
+            {'box_AP': {'AP': 0.615}, 'notes': 'Resumed from epoch 5 with epochs 8: a warm restart.'}))
     return params
 
 
@@ -184,6 +185,7 @@ def test_fidelity_names_each_simplification_of_the_detector_recipe(ws):
                  '`experiments/detector/rtmdet-nano_synthetic.yaml` (read at generation time)',
                  '`pretrained/rtmdet-nano_synthetic-320.json` (the provenance of the committed weights: not written yet)'):
         assert fact in text, fact
+    assert 'schedule as run' not in text          # no provenance, no notes
 
 
 def test_fidelity_reads_the_schedule_from_the_experiment_file_and_the_provenance_when_present(ws):
@@ -193,6 +195,7 @@ def test_fidelity_reads_the_schedule_from_the_experiment_file_and_the_provenance
     text = detector_section(collect(ws, TablesConfig(root=str(ws))), params)
     assert '8 epochs x 1250 iterations at batch 16' in text and 'cosine from epoch 4 of 8' in text
     assert 'the provenance of the committed weights; box AP 0.615' in text
+    assert "| schedule as run | one uninterrupted run | from the provenance's notes: Resumed from epoch 5 with epochs 8" in text
 
 
 def test_fidelity_report_file_carries_the_detector_section(ws):
