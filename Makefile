@@ -31,7 +31,7 @@ repro: install
 # the default tier (under 10 minutes), then the cluster tier: the grid on a real one-node Slurm, logging to a
 # real MLflow server, and two torchrun nodes (about 3 minutes; Debian's Slurm and munge installed first)
 test: install mlflow-server slurm
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 	$(BIN)/pytest -q -m cluster
 
 # The slow tier (kill -9 resume, the real-AP training target, MLflow records and the UI server, the DVC queue,

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from tests.train.conftest import REPO, tiny_config
@@ -20,6 +21,7 @@ train(load_config(experiment=sys.argv[1]), resume=False, progress=False, on_end=
 '''
 
 
+@pytest.mark.slow  # `make test` runs torchrun across two Slurm nodes in its cluster tier
 def test_two_gloo_ranks_stay_in_step(tmp_path, tiny_data):
     cfg = tiny_config(tmp_path, tiny_data, name='ddp', epochs=1, batch_size=2, val_interval=5)
     script = tmp_path / 'ddp_train.py'
@@ -49,7 +51,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@__import__('pytest').mark.cluster
+@pytest.mark.cluster
 def test_two_torchrun_nodes_train_the_steps_of_one_process_with_the_global_batch(tmp_path, tiny_data):
     """`rtmpose train` unchanged under two torchrun agents (--nnodes 2, c10d rendezvous on 127.0.0.1, one
     gloo process each, batch 4 each) against one node with two processes, and against one process with batch 8.

@@ -144,6 +144,7 @@ def _train_once(tmp_path, path, copy_to):
     shutil.copytree(tmp_path / 'runs' / 'again', copy_to)
 
 
+@pytest.mark.slow  # the default tier's fresh-clone test compares two clones' trained results byte for byte
 def test_same_command_twice_gives_byte_identical_checkpoints_and_metrics(tmp_path, tiny_data):
     """Same commit, machine and threads (OMP_NUM_THREADS=1): a rerun repeats every weight and metric."""
     path = tiny_config(tmp_path, tiny_data, name='again', epochs=2, stage2_epochs=1, val_interval=1)
