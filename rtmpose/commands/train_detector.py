@@ -50,19 +50,19 @@ def finished(cfg) -> dict | None:
     """The last log row of a run that already reached cfg.epochs (final.pth written) with these settings, else
     None: a rerun of a finished run reports it instead of training again (and instead of rewriting its
     metrics.json). The run folder is not tied to the code: after a change to the trainer, --fresh trains anew.
-    Settings are compared as train_detector's resume compares them (the checkpoint's keys, but for epochs,
-    val_interval and threads), so both agree on what counts as the same run."""
+    Settings are compared as train_detector's resume compares them (the checkpoint's keys, but for
+    RESUMABLE_CHANGES), so both agree on what counts as the same run."""
     import dataclasses
     import os
 
     from rtmpose.checkpoint import read_checkpoint
+    from rtmpose.train.detector import RESUMABLE_CHANGES
     last, final = os.path.join(cfg.out_dir, 'last.pth'), os.path.join(cfg.out_dir, 'final.pth')
     if not (os.path.isfile(last) and os.path.isfile(final)):
         return None
     ck = read_checkpoint(last)
     settings = dataclasses.asdict(cfg)
-    changed = [k for k, v in ck['config'].items() if k not in ('epochs', 'val_interval', 'threads')
-               and settings.get(k) != v]
+    changed = [k for k, v in ck['config'].items() if k not in RESUMABLE_CHANGES and settings.get(k) != v]
     if ck.get('epoch', 0) < cfg.epochs or changed:      # train_detector resumes, or refuses other settings
         return None
     print(f'rtmpose train-detector: {last} already finished its {cfg.epochs} epochs (--fresh trains anew)',

@@ -69,7 +69,7 @@ def measure(cfg: PipelineAccuracyConfig, progress: bool = True) -> dict:
     size = cfg.detector_input_size or detector_config(cfg.detector).input_size
     detector = build_detector(cfg.detector, cfg.detector_checkpoint, input_size=size)
     dets = detections(detector, items, size)
-    boxes = box_ap(detector, items, ann, size, bootstrap=cfg.bootstrap, seed=cfg.seed, dets=dets)
+    boxes = box_ap(dets, items, ann, bootstrap=cfg.bootstrap, seed=cfg.seed)
     with open(ann) as f:
         gt = json.load(f)
     results = {}

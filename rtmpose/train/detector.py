@@ -34,6 +34,10 @@ from rtmpose.errors import Error
 from rtmpose.settings import check_ranges
 
 
+# Settings a run may change when it resumes: the length of the schedule and how fast it computes, not what.
+RESUMABLE_CHANGES = ('epochs', 'val_interval', 'threads', 'channels_last')
+
+
 @dataclass
 class DetectorTrainConfig:
     name: str = 'rtmdet-nano'
@@ -189,18 +193,16 @@ def detections(model: torch.nn.Module, items: list[dict], input_size: int) -> li
     return out
 
 
-def box_ap(model: torch.nn.Module, items: list[dict], ann_file: str, input_size: int, bootstrap: int = 1000,
-           seed: int = 0, dets: list[dict] | None = None) -> dict:
-    """COCO bbox AP of `model` on `items` (pycocotools), with a 95% percentile bootstrap over images
-    (rtmpose.evaluation.per_image: one COCOeval, AP recomputed per resample from its per-image matching).
-    `dets`: the model's detections on `items` when the caller already has them (`detections`)."""
+def box_ap(dets: list[dict], items: list[dict], ann_file: str, bootstrap: int = 1000, seed: int = 0) -> dict:
+    """COCO bbox AP of the detections `dets` (`detections`) on `items` (pycocotools), with a 95% percentile
+    bootstrap over images (rtmpose.evaluation.per_image: one COCOeval, AP recomputed per resample from its
+    per-image matching)."""
     from rtmpose.evaluation.per_image import image_eval
     with open(ann_file) as f:
         gt = json.load(f)
     ids = {it['id'] for it in items}
     gt = {**gt, 'images': [im for im in gt['images'] if im['id'] in ids],
           'annotations': [a for a in gt['annotations'] if a['image_id'] in ids]}
-    dets = detections(model, items, input_size) if dets is None else dets
     ev = image_eval(gt, dets, iou_type='bbox')
     stats = ev.stats or (0.0,) * 12
     result = {'AP': ev.ap, 'AP50': stats[1], 'AP75': stats[2], 'AR': stats[8], 'images': len(ids),
@@ -257,8 +259,7 @@ def _train(cfg: DetectorTrainConfig, resume: bool, progress: bool, run, max_iter
     settings = dataclasses.asdict(cfg)
     if resume and os.path.exists(last):
         ck = read_checkpoint(last)
-        changed = sorted(k for k, v in ck['config'].items() if k not in ('epochs', 'val_interval', 'threads', 'channels_last')
-                         and settings.get(k) != v)
+        changed = sorted(k for k, v in ck['config'].items() if k not in RESUMABLE_CHANGES and settings.get(k) != v)
         if changed:
             raise Error(f'{last}: saved with other settings ({", ".join(changed)}); --fresh starts over')
         model.load_state_dict(ck['model'])
@@ -300,8 +301,8 @@ def _train(cfg: DetectorTrainConfig, resume: bool, progress: bool, run, max_iter
                'epoch_time_s': round(time.time() - t0, 1)}
         end = epoch >= cfg.epochs or (max_iters is not None and step >= max_iters)
         if epoch % cfg.val_interval == 0 or end:
-            row.update(box_ap(ema.module if ema is not None else model, val_items, val_ann, cfg.input_size,
-                              bootstrap=cfg.bootstrap if end else 0, seed=cfg.seed))
+            dets = detections(ema.module if ema is not None else model, val_items, cfg.input_size)
+            row.update(box_ap(dets, val_items, val_ann, bootstrap=cfg.bootstrap if end else 0, seed=cfg.seed))
         rows.append(row)
         print('rtmpose train-detector: ' + ', '.join(f'{k} {v:.4g}' if isinstance(v, float) else f'{k} {v}'
                                                      for k, v in row.items()), file=sys.stderr)
