@@ -76,8 +76,13 @@ def clear_mot(gt_frames: Sequence[Frame], pred_frames: Sequence[Frame], iou_thre
         gt_ids, gt_boxes = _split(gt, 'ground-truth', t)
         pred_ids, pred_boxes = _split(pred, 'predicted', t)
         acc.update(gt_ids, pred_ids, iou_distances(gt_boxes, pred_boxes, 1 - iou_threshold))
-    summary = mm.metrics.create().compute(acc, metrics=list(METRICS), name='video')
-    row = summary.iloc[0]
+    return summarise(acc)
+
+
+def summarise(acc) -> dict:
+    """METRICS of a filled motmetrics MOTAccumulator (floats for mota, motp, idf1; ints for the counts)."""
+    import motmetrics as mm
+    row = mm.metrics.create().compute(acc, metrics=list(METRICS), name='video').iloc[0]
     return {k: (float(row[k]) if k in _FLOATS else int(row[k])) for k in METRICS}
 
 

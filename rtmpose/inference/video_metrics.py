@@ -42,7 +42,6 @@ from rtmpose.errors import Error
 
 MOT_IOU = 0.5          # CLEAR-MOT match threshold of boxes (the MOTChallenge convention)
 MOT_OKS = 0.5          # CLEAR-MOT match threshold of poses (COCO's AP50 threshold)
-_MOT_FLOATS = ('mota', 'motp', 'idf1')
 RESCORE_THR = 0.2      # mmpose CocoMetric keypoint_score_thr
 
 
@@ -107,7 +106,7 @@ def pose_clear_mot(gt_frames: Sequence, pred_frames: Sequence, sigmas: Sequence[
     OKS >= `oks_threshold`; the distance of a pair is 1 - OKS (MOTP is its mean over matches)."""
     import motmetrics as mm
 
-    from rtmpose.evaluation.mot import METRICS
+    from rtmpose.evaluation.mot import summarise
     acc = mm.MOTAccumulator(auto_id=True)
     for gt, pred in zip(gt_frames, pred_frames, strict=True):
         dist = np.empty((len(gt), len(pred)))
@@ -116,8 +115,7 @@ def pose_clear_mot(gt_frames: Sequence, pred_frames: Sequence, sigmas: Sequence[
                              np.asarray([g[2] for g in gt]), np.stack([p[1] for p in pred]), sigmas)
             dist = np.where(oks >= oks_threshold, 1 - oks, np.nan)
         acc.update([g[0] for g in gt], [p[0] for p in pred], dist)
-    row = mm.metrics.create().compute(acc, metrics=list(METRICS), name='video').iloc[0]
-    return {k: (float(row[k]) if k in _MOT_FLOATS else int(row[k])) for k in METRICS}
+    return summarise(acc)
 
 
 def results_of(doc: Mapping, image_ids: Sequence[int], expansion: float) -> tuple[list, list, list, list]:
