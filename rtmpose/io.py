@@ -80,6 +80,19 @@ def naming(error: OSError, path: str | os.PathLike) -> OSError:
     return error
 
 
+def write_figures(fig, stem: str | os.PathLike, dpi: int = 150, tight: bool = True) -> list[str]:
+    """A matplotlib figure as `stem`.png (at `dpi`) and `stem`.svg, each written atomically, with no date or
+    software version in them (the same figure gives the same bytes); returns the two paths."""
+    paths = []
+    for ext in ('png', 'svg'):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, dpi=dpi if ext == 'png' else None, bbox_inches='tight' if tight else None,
+                    metadata={'Date': None} if ext == 'svg' else {'Software': None})
+        write_bytes_atomic(f'{stem}.{ext}', buf.getvalue())
+        paths.append(f'{stem}.{ext}')
+    return paths
+
+
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     make_parent(path)

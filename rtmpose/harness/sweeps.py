@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -131,18 +130,6 @@ def people_ratios(rows: list[dict[str, Any]], people: int = 6) -> list[str]:
     return out
 
 
-def _save(fig, path_stem: Path) -> list[str]:
-    from rtmpose.io import write_bytes_atomic
-    paths = []
-    for ext in ('png', 'svg'):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=150 if ext == 'png' else None, bbox_inches='tight',
-                    metadata={'Date': None} if ext == 'svg' else {'Software': None})
-        write_bytes_atomic(f'{path_stem}.{ext}', buf.getvalue())
-        paths.append(f'{path_stem}.{ext}')
-    return paths
-
-
 def plot_people(rows: list[dict[str, Any]], stem: Path, fps: float) -> list[str]:
     import matplotlib
     matplotlib.use('Agg')
@@ -164,7 +151,8 @@ def plot_people(rows: list[dict[str, Any]], stem: Path, fps: float) -> list[str]
     ax.set_title('Top-down pose stage vs people per frame')
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    paths = _save(fig, stem)
+    from rtmpose.io import write_figures
+    paths = write_figures(fig, stem)
     plt.close(fig)
     return paths
 

@@ -190,13 +190,8 @@ def plot(rows: Sequence[Mapping], png: Path, default_k: int, stills: Mapping | N
         ax.grid(alpha=0.3)
     fig.suptitle('Skip-frame detection: accuracy and time per frame against K')
     fig.tight_layout()
-    from rtmpose.io import write_bytes_atomic
-    for suffix in ('.png', '.svg'):
-        import io
-        buf = io.BytesIO()
-        fig.savefig(buf, format=suffix[1:], dpi=120, metadata={'Date': None} if suffix == '.svg' else
-                    {'Software': None})
-        write_bytes_atomic(png.with_suffix(suffix), buf.getvalue())
+    from rtmpose.io import write_figures
+    write_figures(fig, png.with_suffix(''), dpi=120, tight=False)
     plt.close(fig)
 
 

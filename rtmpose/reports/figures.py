@@ -2,10 +2,9 @@
 13's change-in-AP vs latency plot; paper and measured points kept apart."""
 from __future__ import annotations
 
-import io
 import os
 
-from rtmpose.io import write_bytes_atomic
+from rtmpose.io import write_figures
 from rtmpose.reports.ablations import delta_text, pct
 from rtmpose.reports.measured import Measurements
 from rtmpose.paper import PaperTable
@@ -23,15 +22,7 @@ def _plt():
 
 
 def _save(fig, out_dir: str, name: str) -> list[str]:
-    paths = []
-    for ext in ('png', 'svg'):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext, dpi=150 if ext == 'png' else None, bbox_inches='tight',
-                    metadata={'Date': None} if ext == 'svg' else {'Software': None})
-        path = os.path.join(out_dir, f'{name}.{ext}')
-        write_bytes_atomic(path, buf.getvalue())
-        paths.append(path)
-    return paths
+    return write_figures(fig, os.path.join(out_dir, name))
 
 
 def _points(paper: dict[str, PaperTable]) -> list[dict]:
