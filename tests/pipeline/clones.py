@@ -24,6 +24,7 @@ TINY = {
     'bench.models': ['rtmpose-t'], 'bench.backends': ['onnxruntime'], 'bench.peers': [], 'bench.threads': [1],
     'bench.warmup': 2, 'bench.runs': 6, 'bench.block': 2, 'bench.bootstrap': 50,
     'pipeline.bench_pose_models': ['rtmpose-t'], 'pipeline.warmup': 2, 'pipeline.runs': 4,
+    'pipeline.bench_image': 'datasets/synthetic/images/val/10000003.jpg',   # one of the 8 tiny val images
     'data.synthetic-video': {'seed': 0, 'frames': 30, 'width': 160, 'height': 128, 'fps': 15.0, 'max_people': 2,
                              'occluder_prob': 0.2},
     'pipeline.skip_frame_intervals': '1,5', 'pipeline.timing_warmup': 1, 'pipeline.bootstrap': 50,
