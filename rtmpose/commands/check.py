@@ -74,12 +74,34 @@ def check_params(path: str) -> list[str]:
         resolve(BenchConfig, params=path, section='bench')
         checked.append('bench')
     section('pipeline', PipelineSettings)
+    _check_bench_frame(path, params)
     section('deploy', DeploySettings)
     if 'tables' in params:
         tables_config(path)
         checked.append('tables')
     section('pretrain', PretrainConfig)
     return checked
+
+
+def _check_bench_frame(path: str, params: dict) -> None:
+    """pipeline.bench_image naming a val image of the synthetic set must name one that data.synthetic renders:
+    otherwise `dvc repro` would stop at pipeline_bench with DVC's missing-dependency message, after the
+    stages before it had already run."""
+    import re
+
+    from rtmpose.data.synthetic import VAL_ID_OFFSET
+    from rtmpose.errors import Error
+    frame = str((params.get('pipeline') or {}).get('bench_image') or '')
+    synthetic = ((params.get('data') or {}).get('synthetic') or {})
+    match = re.fullmatch(r'(?:.*/)?synthetic/images/val/(\d{8})\.jpg', frame)
+    if not match or 'synthetic' not in ((params.get('data') or {}).get('prepare') or []):
+        return
+    rendered = int(synthetic.get('num_val', 0))
+    number = int(match.group(1)) - VAL_ID_OFFSET
+    if not 1 <= number <= rendered:
+        raise Error(f'{path}: pipeline: bench_image {frame} is val image {number} of the synthetic set, but '
+                    f'data.synthetic.num_val renders {rendered} (images {VAL_ID_OFFSET + 1:08d}.jpg to '
+                    f'{VAL_ID_OFFSET + rendered:08d}.jpg)')
 
 
 def run(args: argparse.Namespace) -> int:
