@@ -89,14 +89,14 @@ def _check_bench_frame(path: str, params: dict) -> None:
     stages before it had already run."""
     import re
 
-    from rtmpose.data.synthetic import VAL_ID_OFFSET
+    from rtmpose.data.synthetic import VAL_ID_OFFSET, SyntheticConfig
     from rtmpose.errors import Error
+    from rtmpose.settings import resolve
     frame = str((params.get('pipeline') or {}).get('bench_image') or '')
-    synthetic = ((params.get('data') or {}).get('synthetic') or {})
     match = re.fullmatch(r'(?:.*/)?synthetic/images/val/(\d{8})\.jpg', frame)
     if not match or 'synthetic' not in ((params.get('data') or {}).get('prepare') or []):
         return
-    rendered = int(synthetic.get('num_val', 0))
+    rendered = resolve(SyntheticConfig, params=path, section='data.synthetic').num_val     # its default if unset
     number = int(match.group(1)) - VAL_ID_OFFSET
     if not 1 <= number <= rendered:
         raise Error(f'{path}: pipeline: bench_image {frame} is val image {number} of the synthetic set, but '
